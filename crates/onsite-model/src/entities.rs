@@ -1,0 +1,465 @@
+//! The records of DESIGN.md's data model, as they travel between replica, wire and server.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::*;
+use crate::ops::Role;
+use crate::status::{StatusAction, TransitionError, WorkOrderStatus, next_status};
+use crate::time::{Timestamp, serde_ts};
+
+/// Implements `as_str`, `Display`, `FromStr` and the list of values for a snake_case enum.
+macro_rules! text_enum {
+    ($name:ident { $($variant:ident => $text:literal),* $(,)? }) => {
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),* }
+            }
+        }
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result { f.write_str(self.as_str()) }
+        }
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::entities::UnknownValue;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($name::$variant),)*
+                    _ => Err($crate::entities::UnknownValue {
+                        what: stringify!($name),
+                        value: s.to_owned(),
+                        expected: &[$($text),*],
+                    }),
+                }
+            }
+        }
+    };
+}
+pub(crate) use text_enum;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} {value:?}; expected one of: {}", expected.join(", "))]
+pub struct UnknownValue {
+    pub what: &'static str,
+    pub value: String,
+    pub expected: &'static [&'static str],
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobType {
+    Install,
+    Repair,
+    Maintenance,
+    Inspection,
+}
+text_enum!(JobType { Install => "install", Repair => "repair", Maintenance => "maintenance", Inspection => "inspection" });
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    Low,
+    Normal,
+    High,
+    Urgent,
+}
+text_enum!(Priority { Low => "low", Normal => "normal", High => "high", Urgent => "urgent" });
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhotoKind {
+    Before,
+    After,
+    SerialPlate,
+    Part,
+    Other,
+}
+text_enum!(PhotoKind { Before => "before", After => "after", SerialPlate => "serial_plate", Part => "part", Other => "other" });
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeKind {
+    Travel,
+    Work,
+}
+text_enum!(TimeKind { Travel => "travel", Work => "work" });
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    pub id: UserId,
+    pub username: String,
+    pub name: String,
+    pub role: Role,
+    #[serde(default)]
+    pub skills: Vec<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Customer {
+    pub id: CustomerId,
+    pub name: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub lat: Option<f64>,
+    #[serde(default)]
+    pub lon: Option<f64>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Asset {
+    pub id: AssetId,
+    pub customer_id: CustomerId,
+    pub model: String,
+    #[serde(default)]
+    pub serial: Option<String>,
+    #[serde(default)]
+    pub installed_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub warranty_end: Option<NaiveDate>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkOrder {
+    pub id: WorkOrderId,
+    /// Human number for display, e.g. `WO-2026-000123`.
+    pub number: String,
+    pub customer_id: CustomerId,
+    #[serde(default)]
+    pub asset_id: Option<AssetId>,
+    pub job_type: JobType,
+    pub priority: Priority,
+    pub problem: String,
+    #[serde(with = "serde_ts")]
+    pub reported_at: Timestamp,
+    #[serde(default, with = "serde_ts::option")]
+    pub respond_by: Option<Timestamp>,
+    #[serde(default, with = "serde_ts::option")]
+    pub resolve_by: Option<Timestamp>,
+    #[serde(default, with = "serde_ts::option")]
+    pub appointment_start: Option<Timestamp>,
+    #[serde(default, with = "serde_ts::option")]
+    pub appointment_end: Option<Timestamp>,
+    #[serde(default)]
+    pub assignee_id: Option<UserId>,
+    pub status: WorkOrderStatus,
+    #[serde(default)]
+    pub diagnosis: Option<String>,
+    #[serde(default)]
+    pub work_done: Option<String>,
+    #[serde(default)]
+    pub result: Option<String>,
+    #[serde(default)]
+    pub follow_up_needed: bool,
+    #[serde(default, with = "serde_ts::option")]
+    pub en_route_at: Option<Timestamp>,
+    /// First arrival on site: the response time is measured here.
+    #[serde(default, with = "serde_ts::option")]
+    pub arrived_at: Option<Timestamp>,
+    #[serde(default, with = "serde_ts::option")]
+    pub started_at: Option<Timestamp>,
+    #[serde(default, with = "serde_ts::option")]
+    pub completed_at: Option<Timestamp>,
+    #[serde(default, with = "serde_ts::option")]
+    pub cancelled_at: Option<Timestamp>,
+    /// Set when a transition raced another one (e.g. completed offline while cancelled in
+    /// the office): a person decides, nothing is dropped.
+    #[serde(default)]
+    pub needs_review: bool,
+}
+
+impl WorkOrder {
+    /// Takes one step of the status machine at event time `at`, recording the times the
+    /// SLA clocks read. A refused step leaves the work order exactly as it was.
+    pub fn apply_transition(
+        &mut self,
+        action: StatusAction,
+        at: Timestamp,
+    ) -> Result<WorkOrderStatus, TransitionError> {
+        let next = next_status(self.status, action, self.assignee_id.is_some())?;
+        match action {
+            StatusAction::StartTravel => {
+                self.en_route_at.get_or_insert(at);
+            }
+            StatusAction::Arrive => {
+                self.arrived_at.get_or_insert(at);
+            }
+            // Hold is allowed straight from arrival, so resuming may be when work starts.
+            StatusAction::StartWork | StatusAction::Resume => {
+                self.started_at.get_or_insert(at);
+            }
+            StatusAction::Complete => self.completed_at = Some(at),
+            StatusAction::Cancel => self.cancelled_at = Some(at),
+            StatusAction::Reopen => {
+                self.completed_at = None;
+                self.cancelled_at = None;
+            }
+            StatusAction::Unassign => self.assignee_id = None,
+            StatusAction::Assign | StatusAction::Hold => {}
+        }
+        self.status = next;
+        Ok(next)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatusEvent {
+    pub id: StatusEventId,
+    pub work_order_id: WorkOrderId,
+    pub action: StatusAction,
+    pub from: WorkOrderStatus,
+    pub to: WorkOrderStatus,
+    #[serde(with = "serde_ts")]
+    pub at: Timestamp,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartUsed {
+    pub id: PartUsedId,
+    pub work_order_id: WorkOrderId,
+    pub part_no: String,
+    pub description: String,
+    pub quantity: f64,
+    #[serde(with = "serde_ts")]
+    pub created_at: Timestamp,
+}
+
+impl PartUsed {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.part_no.trim().is_empty() {
+            return Err("part number is empty; enter the number printed on the part".into());
+        }
+        if !(self.quantity.is_finite() && self.quantity > 0.0 && self.quantity <= 10_000.0) {
+            return Err(format!(
+                "quantity {} is not valid; enter a positive number up to 10000",
+                self.quantity
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeEntry {
+    pub id: TimeEntryId,
+    pub work_order_id: WorkOrderId,
+    pub kind: TimeKind,
+    #[serde(with = "serde_ts")]
+    pub started_at: Timestamp,
+    #[serde(with = "serde_ts")]
+    pub ended_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Note {
+    pub id: NoteId,
+    pub work_order_id: WorkOrderId,
+    pub body: String,
+    #[serde(default)]
+    pub author_id: Option<UserId>,
+    #[serde(with = "serde_ts")]
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Photo {
+    pub id: PhotoId,
+    pub work_order_id: WorkOrderId,
+    /// Content address of the stored bytes (lower-case hex sha256).
+    pub sha256: String,
+    pub kind: PhotoKind,
+    #[serde(default)]
+    pub caption: Option<String>,
+    #[serde(default, with = "serde_ts::option")]
+    pub taken_at: Option<Timestamp>,
+    #[serde(default)]
+    pub lat: Option<f64>,
+    #[serde(default)]
+    pub lon: Option<f64>,
+    #[serde(default)]
+    pub width: Option<u32>,
+    #[serde(default)]
+    pub height: Option<u32>,
+    pub size_bytes: u64,
+    #[serde(with = "serde_ts")]
+    pub created_at: Timestamp,
+}
+
+/// A point of a signature stroke: position on the pad and milliseconds since the first point.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StrokePoint {
+    pub x: f32,
+    pub y: f32,
+    pub t: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signature {
+    pub id: SignatureId,
+    pub work_order_id: WorkOrderId,
+    pub signer_name: String,
+    #[serde(with = "serde_ts")]
+    pub signed_at: Timestamp,
+    pub strokes: Vec<Vec<StrokePoint>>,
+    /// sha256 of the rendered PNG, once rendered.
+    #[serde(default)]
+    pub png_sha256: Option<String>,
+    /// sha256 of the report text shown to the signer.
+    pub report_sha256: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Feedback {
+    pub id: FeedbackId,
+    pub work_order_id: WorkOrderId,
+    /// 1 (poor) to 5 (excellent).
+    pub rating: u8,
+    /// Net promoter score answer, 0 to 10.
+    #[serde(default)]
+    pub nps: Option<u8>,
+    #[serde(default)]
+    pub comment: Option<String>,
+    #[serde(with = "serde_ts")]
+    pub created_at: Timestamp,
+}
+
+impl Feedback {
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=5).contains(&self.rating) {
+            return Err(format!("rating {} is out of range; choose 1 to 5 stars", self.rating));
+        }
+        if let Some(nps) = self.nps
+            && nps > 10
+        {
+            return Err(format!("recommendation score {nps} is out of range; choose 0 to 10"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::clock::SeqIds;
+    use crate::time::parse_ts;
+    use proptest::prelude::*;
+
+    pub(crate) fn sample_work_order() -> WorkOrder {
+        let ids = SeqIds::new(9);
+        WorkOrder {
+            id: WorkOrderId::new(&ids),
+            number: "WO-2026-000001".into(),
+            customer_id: CustomerId::new(&ids),
+            asset_id: None,
+            job_type: JobType::Repair,
+            priority: Priority::Normal,
+            problem: "No heat".into(),
+            reported_at: parse_ts("2026-11-22T08:00:00Z").unwrap(),
+            respond_by: None,
+            resolve_by: None,
+            appointment_start: None,
+            appointment_end: None,
+            assignee_id: Some(UserId::new(&ids)),
+            status: WorkOrderStatus::Assigned,
+            diagnosis: None,
+            work_done: None,
+            result: None,
+            follow_up_needed: false,
+            en_route_at: None,
+            arrived_at: None,
+            started_at: None,
+            completed_at: None,
+            cancelled_at: None,
+            needs_review: false,
+        }
+    }
+
+    #[test]
+    fn unknown_enum_values_list_the_choices() {
+        let err = "fix".parse::<JobType>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown JobType \"fix\"; expected one of: install, repair, maintenance, inspection"
+        );
+    }
+
+    #[test]
+    fn feedback_ranges_are_checked() {
+        let ids = SeqIds::new(2);
+        let mut f = Feedback {
+            id: FeedbackId::new(&ids),
+            work_order_id: WorkOrderId::new(&ids),
+            rating: 6,
+            nps: Some(11),
+            comment: None,
+            created_at: parse_ts("2026-11-22T08:00:00Z").unwrap(),
+        };
+        assert!(f.validate().unwrap_err().contains("1 to 5"));
+        f.rating = 5;
+        assert!(f.validate().unwrap_err().contains("0 to 10"));
+        f.nps = Some(10);
+        f.validate().unwrap();
+    }
+
+    #[test]
+    fn work_order_json_refuses_unknown_fields() {
+        let mut v = serde_json::to_value(sample_work_order()).unwrap();
+        v["colour"] = "red".into();
+        let err = serde_json::from_value::<WorkOrder>(v).unwrap_err();
+        assert!(err.to_string().contains("unknown field `colour`"), "{err}");
+    }
+
+    proptest! {
+        /// Over random step sequences on a whole work order: a refused step changes
+        /// nothing, a completed job always has its arrival and start of work recorded, in
+        /// order, and the first arrival is never overwritten.
+        #[test]
+        fn recorded_times_stay_consistent(
+            steps in proptest::collection::vec((proptest::sample::select(StatusAction::ALL.to_vec()), 0i64..3_600_000), 0..80)
+        ) {
+            let mut wo = sample_work_order();
+            let mut t = wo.reported_at;
+            let mut first_arrival = None;
+            for (action, gap) in steps {
+                t += chrono::Duration::milliseconds(gap);
+                let before = wo.clone();
+                match wo.apply_transition(action, t) {
+                    Ok(_) => {
+                        if action == StatusAction::Assign && wo.assignee_id.is_none() {
+                            // Assigning is only meaningful with a technician; the caller sets one.
+                            wo.assignee_id = before.assignee_id.or(Some(UserId::new(&SeqIds::new(3))));
+                        }
+                    }
+                    Err(_) => prop_assert_eq!(&wo, &before),
+                }
+                if first_arrival.is_none() { first_arrival = wo.arrived_at; }
+                prop_assert_eq!(wo.arrived_at.is_some(), first_arrival.is_some());
+                if let (Some(a), Some(f)) = (wo.arrived_at, first_arrival) { prop_assert_eq!(a, f); }
+                if wo.status == WorkOrderStatus::Completed {
+                    let arrived = wo.arrived_at.expect("arrival recorded");
+                    let started = wo.started_at.expect("start recorded");
+                    let done = wo.completed_at.expect("completion recorded");
+                    prop_assert!(arrived <= started && started <= done);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! The pure domain of Onsite: no I/O, no wall clock, no randomness of its own.
+//!
+//! Client and server both depend on this crate so that the status machine, the completion
+//! guards, field ownership and the merge rules exist exactly once.
+
+pub mod checklist;
+pub mod clock;
+pub mod entities;
+pub mod hlc;
+pub mod ids;
+pub mod ops;
+pub mod sla;
+pub mod status;
+pub mod time;
+
+pub use checklist::{
+    AnswerValue, ChecklistItem, ChecklistTemplate, CompletionBlocked, ItemKind, Missing, Phase,
+    SignatureRule, default_templates, template_for,
+};
+pub use clock::{Clock, FixedClock, IdSource, SeqIds, SystemClock, SystemIds};
+pub use entities::*;
+pub use hlc::{Hlc, HlcClock};
+pub use ids::*;
+pub use ops::{Change, EntityKind, FieldOwner, Op, OpDraft, Role, SCHEMA_VERSION, field_owner};
+pub use sla::{SlaClock, SlaPolicy, SlaState};
+pub use status::{StatusAction, TransitionError, WorkOrderStatus};

@@ -1,0 +1,1 @@
+//! The app shell's library: placeholder until the Tauri shell lands.
