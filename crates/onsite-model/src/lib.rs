@@ -8,10 +8,12 @@ pub mod clock;
 pub mod entities;
 pub mod hlc;
 pub mod ids;
+pub mod merge;
 pub mod ops;
 pub mod sla;
 pub mod status;
 pub mod time;
+pub mod wire;
 
 pub use checklist::{
     AnswerValue, ChecklistItem, ChecklistTemplate, CompletionBlocked, ItemKind, Missing, Phase,
