@@ -225,6 +225,19 @@ pub struct StatusEvent {
     pub reason: Option<String>,
 }
 
+/// The answer to one checklist item of one job (one row per job and item; its id is
+/// [`crate::ops::checklist_answer_id`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChecklistAnswer {
+    pub id: String,
+    pub work_order_id: WorkOrderId,
+    pub item_key: String,
+    pub value: crate::checklist::AnswerValue,
+    #[serde(with = "serde_ts")]
+    pub answered_at: Timestamp,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PartUsed {

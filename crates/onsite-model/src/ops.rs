@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::entities::text_enum;
 use crate::hlc::Hlc;
-use crate::ids::{ConflictId, DeviceId, TxId, WorkOrderId};
+use crate::ids::{ConflictId, DeviceId, StatusEventId, TxId, WorkOrderId};
 use crate::status::{StatusAction, WorkOrderStatus};
 use crate::time::{Timestamp, serde_ts};
 
@@ -142,6 +142,8 @@ pub enum Change {
     Delete { old: Value },
     /// A step of the status machine, checked against the server's current state.
     Transition {
+        /// Id of the status-event row the step creates, so every replica has the same one.
+        event_id: StatusEventId,
         action: StatusAction,
         from: WorkOrderStatus,
         to: WorkOrderStatus,

@@ -178,6 +178,23 @@ pub fn page_checksum(changes: &[RowChange]) -> String {
     hex::encode(Sha256::digest(&bytes))
 }
 
+/// One row of a device's visible state, for comparing a replica with the server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VisibleRow {
+    pub kind: RowKind,
+    pub id: String,
+    pub row: Value,
+}
+
+/// Hex sha256 over a visible state, independent of row order: equal on a device and on the
+/// server exactly when they hold the same rows with the same content.
+pub fn state_checksum(rows: &[VisibleRow]) -> String {
+    let mut sorted: Vec<&VisibleRow> = rows.iter().collect();
+    sorted.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
+    let bytes = serde_json::to_vec(&sorted).expect("rows serialise");
+    hex::encode(Sha256::digest(&bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
