@@ -110,6 +110,44 @@ pub enum RowKind {
     Feedback,
     Conflict,
 }
+crate::entities::text_enum!(RowKind {
+    User => "user",
+    Customer => "customer",
+    Asset => "asset",
+    WorkOrder => "work_order",
+    StatusEvent => "status_event",
+    ChecklistAnswer => "checklist_answer",
+    PartUsed => "part_used",
+    TimeEntry => "time_entry",
+    Note => "note",
+    Photo => "photo",
+    Signature => "signature",
+    Feedback => "feedback",
+    Conflict => "conflict",
+});
+
+impl RowKind {
+    /// The replicated row kind an op's entity lives in.
+    pub fn of_entity(e: crate::ops::EntityKind) -> RowKind {
+        use crate::ops::EntityKind as E;
+        match e {
+            E::WorkOrder => RowKind::WorkOrder,
+            E::ChecklistAnswer => RowKind::ChecklistAnswer,
+            E::PartUsed => RowKind::PartUsed,
+            E::TimeEntry => RowKind::TimeEntry,
+            E::Note => RowKind::Note,
+            E::Photo => RowKind::Photo,
+            E::Signature => RowKind::Signature,
+            E::Feedback => RowKind::Feedback,
+            E::Conflict => RowKind::Conflict,
+        }
+    }
+
+    /// Rows that hang off one work order.
+    pub fn is_job_record(self) -> bool {
+        !matches!(self, RowKind::User | RowKind::Customer | RowKind::Asset | RowKind::WorkOrder)
+    }
+}
 
 /// The state of one row after its latest change, or its removal from the device's view.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
