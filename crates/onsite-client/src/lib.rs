@@ -1,1 +1,16 @@
+//! The device side of Onsite: the local SQLite replica, its change log, and the domain
+//! verbs a technician uses. The app shell and the `onsite` CLI are thin layers over
+//! [`Replica`].
 
+pub mod db;
+mod error;
+mod import;
+mod queries;
+pub mod records;
+mod replica;
+pub mod sample;
+
+pub use error::{Error, Result};
+pub use import::{ImportFile, ImportSummary};
+pub use queries::{ChecklistLine, ChecklistProgress, Day, JobDetail, JobScope, JobSummary, LoggedOp};
+pub use replica::{DB_FILE, Fault, FaultPoint, Replica, ReplicaOptions};

@@ -1,0 +1,259 @@
+//! What a technician reads: the day's jobs, one job in full, the change log, sync state.
+
+use onsite_model::checklist::{AnswerValue, ChecklistItem, CompletionEvidence, Missing, template_for};
+use onsite_model::entities::{
+    Asset, ChecklistAnswer, Customer, Feedback, Note, PartUsed, Photo, Priority, Signature, StatusEvent,
+    TimeEntry, WorkOrder,
+};
+use onsite_model::ids::WorkOrderId;
+use onsite_model::ops::Op;
+use onsite_model::sla::SlaState;
+use onsite_model::status::WorkOrderStatus;
+use onsite_model::time::{Timestamp, format_ts};
+use onsite_model::wire::{ConflictRecord, RowKind, VisibleRow, state_checksum};
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::records::{job_records, load_top, load_work_order, visible_rows};
+use crate::replica::Replica;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobScope {
+    /// Open jobs due today, plus open ones left over from earlier days or never scheduled.
+    Today,
+    /// Open jobs with an appointment after today.
+    Upcoming,
+    /// Completed and cancelled jobs.
+    Done,
+    All,
+}
+
+/// The end of the technician's day, in UTC (the caller knows the local time zone): jobs
+/// before it are today's, jobs after it are upcoming.
+#[derive(Clone, Copy, Debug)]
+pub struct Day {
+    pub end: Timestamp,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct JobSummary {
+    pub id: WorkOrderId,
+    pub number: String,
+    pub status: WorkOrderStatus,
+    pub priority: Priority,
+    pub job_type: onsite_model::entities::JobType,
+    pub problem: String,
+    pub customer_name: String,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    #[serde(with = "onsite_model::time::serde_ts::option")]
+    pub appointment_start: Option<Timestamp>,
+    #[serde(with = "onsite_model::time::serde_ts::option")]
+    pub appointment_end: Option<Timestamp>,
+    pub sla: SlaState,
+    pub needs_review: bool,
+    pub pending_ops: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ChecklistLine {
+    pub item: ChecklistItem,
+    pub answer: Option<AnswerValue>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ChecklistProgress {
+    pub required_done: usize,
+    pub required_total: usize,
+    pub answered: usize,
+    pub total: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct JobDetail {
+    pub work_order: WorkOrder,
+    pub customer: Option<Customer>,
+    pub asset: Option<Asset>,
+    pub sla: SlaState,
+    pub checklist: Vec<ChecklistLine>,
+    pub progress: ChecklistProgress,
+    /// What completion would still refuse for; empty when the job can be completed.
+    pub missing_for_completion: Vec<Missing>,
+    pub history: Vec<StatusEvent>,
+    pub notes: Vec<Note>,
+    pub parts: Vec<PartUsed>,
+    pub time_entries: Vec<TimeEntry>,
+    pub photos: Vec<Photo>,
+    pub signatures: Vec<Signature>,
+    pub feedback: Vec<Feedback>,
+    pub conflicts: Vec<ConflictRecord>,
+    pub pending_ops: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LoggedOp {
+    pub op: Op,
+    /// Acknowledged by the server (never sent again as new).
+    pub acknowledged: bool,
+    /// The server's answer, when it gave one.
+    pub outcome: Option<serde_json::Value>,
+}
+
+impl Replica {
+    /// Jobs in appointment order (unscheduled last, then by resolve-by), with SLA state.
+    pub fn jobs(&self, scope: JobScope, day: Day) -> Result<Vec<JobSummary>> {
+        // ?1 is the end of the day; every scope binds it so the statement shape is one.
+        let end = format_ts(&day.end);
+        let condition = match scope {
+            JobScope::Today => {
+                "status NOT IN ('completed', 'cancelled') AND (appointment_start IS NULL OR appointment_start < ?1)"
+            }
+            JobScope::Upcoming => "status NOT IN ('completed', 'cancelled') AND appointment_start >= ?1",
+            JobScope::Done => "status IN ('completed', 'cancelled') AND ?1 IS NOT NULL",
+            JobScope::All => "?1 IS NOT NULL",
+        };
+        let sql = format!(
+            "SELECT id FROM work_order WHERE {condition}
+             ORDER BY appointment_start IS NULL, appointment_start, resolve_by IS NULL, resolve_by, number"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let ids: Vec<String> = stmt.query_map(params![end], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        let now = self.clock.now();
+        let pending = self.pending_by_job()?;
+        ids.iter()
+            .map(|id| {
+                let id: WorkOrderId = id.parse().map_err(|_| Error::UnknownJob(id.clone()))?;
+                let (wo, _) = load_work_order(&self.conn, id)?;
+                let customer: Option<Customer> =
+                    load_top(&self.conn, RowKind::Customer, &wo.customer_id.to_string())?.map(|(c, _)| c);
+                Ok(JobSummary {
+                    id,
+                    number: wo.number.clone(),
+                    status: wo.status,
+                    priority: wo.priority,
+                    job_type: wo.job_type,
+                    problem: wo.problem.clone(),
+                    customer_name: customer.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
+                    address: customer.as_ref().and_then(|c| c.address.clone()),
+                    phone: customer.as_ref().and_then(|c| c.phone.clone()),
+                    appointment_start: wo.appointment_start,
+                    appointment_end: wo.appointment_end,
+                    sla: SlaState::of(&wo, now),
+                    needs_review: wo.needs_review,
+                    pending_ops: pending.iter().find(|(j, _)| *j == id.to_string()).map(|(_, n)| *n).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    pub fn job(&self, id: WorkOrderId) -> Result<JobDetail> {
+        let (wo, _) = load_work_order(&self.conn, id)?;
+        let template = template_for(wo.job_type);
+        let answers: Vec<ChecklistAnswer> = job_records(&self.conn, id, RowKind::ChecklistAnswer)?;
+        let photos: Vec<Photo> = job_records(&self.conn, id, RowKind::Photo)?;
+        let signatures: Vec<Signature> = job_records(&self.conn, id, RowKind::Signature)?;
+        let checklist: Vec<ChecklistLine> = template
+            .items
+            .iter()
+            .map(|item| ChecklistLine {
+                item: item.clone(),
+                answer: answers.iter().find(|a| a.item_key == item.key).map(|a| a.value.clone()),
+            })
+            .collect();
+        let evidence = CompletionEvidence {
+            answers: answers.iter().map(|a| (a.item_key.as_str(), &a.value)).collect(),
+            photo_kinds: photos.iter().map(|p| p.kind).collect(),
+            signed: !signatures.is_empty(),
+        };
+        let missing_for_completion = match template.check_completion(&evidence) {
+            Ok(()) => vec![],
+            Err(blocked) => blocked.missing,
+        };
+        let required_missing = missing_for_completion
+            .iter()
+            .filter(|m| matches!(m, Missing::ChecklistItem { .. }))
+            .count();
+        let required_total = template.items.iter().filter(|i| i.required).count();
+        let progress = ChecklistProgress {
+            required_done: required_total - required_missing,
+            required_total,
+            answered: checklist.iter().filter(|l| l.answer.is_some()).count(),
+            total: checklist.len(),
+        };
+        let mut history: Vec<StatusEvent> = job_records(&self.conn, id, RowKind::StatusEvent)?;
+        history.sort_by_key(|e| e.at);
+        let pending_ops = self.pending_by_job()?.into_iter().find(|(j, _)| *j == id.to_string()).map(|(_, n)| n).unwrap_or(0);
+        Ok(JobDetail {
+            customer: load_top(&self.conn, RowKind::Customer, &wo.customer_id.to_string())?.map(|(c, _)| c),
+            asset: match wo.asset_id {
+                Some(a) => load_top(&self.conn, RowKind::Asset, &a.to_string())?.map(|(a, _)| a),
+                None => None,
+            },
+            sla: SlaState::of(&wo, self.clock.now()),
+            checklist,
+            progress,
+            missing_for_completion,
+            history,
+            notes: job_records(&self.conn, id, RowKind::Note)?,
+            parts: job_records(&self.conn, id, RowKind::PartUsed)?,
+            time_entries: job_records(&self.conn, id, RowKind::TimeEntry)?,
+            photos,
+            signatures,
+            feedback: job_records(&self.conn, id, RowKind::Feedback)?,
+            conflicts: job_records(&self.conn, id, RowKind::Conflict)?,
+            pending_ops,
+            work_order: wo,
+        })
+    }
+
+    /// Ops written on this device that the server has not acknowledged yet.
+    pub fn pending_op_count(&self) -> Result<u64> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM oplog WHERE device_seq > (SELECT pushed_seq FROM sync_state WHERE id = 1)",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
+    fn pending_by_job(&self) -> Result<Vec<(String, u64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT work_order_id, count(*) FROM oplog
+             WHERE device_seq > (SELECT pushed_seq FROM sync_state WHERE id = 1) GROUP BY work_order_id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The change log, newest first.
+    pub fn oplog(&self, limit: usize) -> Result<Vec<LoggedOp>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT o.op, o.device_seq <= s.pushed_seq, r.result FROM oplog o
+             JOIN sync_state s ON s.id = 1
+             LEFT JOIN op_outcome r ON r.device_seq = o.device_seq
+             ORDER BY o.device_seq DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, Option<String>>(2)?))
+        })?;
+        rows.map(|row| {
+            let (op, acknowledged, outcome) = row?;
+            Ok(LoggedOp {
+                op: serde_json::from_str(&op)?,
+                acknowledged,
+                outcome: outcome.map(|o| serde_json::from_str(&o)).transpose()?,
+            })
+        })
+        .collect()
+    }
+
+    /// Every row this device holds, and its checksum: equal to the server's view of this
+    /// device once both are in sync.
+    pub fn visible_state(&self) -> Result<(Vec<VisibleRow>, String)> {
+        let rows = visible_rows(&self.conn)?;
+        let sum = state_checksum(&rows);
+        Ok((rows, sum))
+    }
+}
