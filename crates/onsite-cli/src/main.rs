@@ -1,1 +1,558 @@
-fn main() {}
+//! `onsite`: the technician's replica from a terminal — for scripting, support and tests.
+//! It drives the same facade as the app.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::{Duration, Local, TimeZone, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+use onsite_client::sample::{day_of_jobs, sample_technician};
+use onsite_client::{Day, Error, Fault, JobDetail, JobScope, JobSummary, Replica, ReplicaOptions};
+use onsite_model::checklist::{AnswerValue, ItemKind, template_for};
+use onsite_model::clock::SystemIds;
+use onsite_model::entities::{JobType, PhotoKind, StrokePoint};
+use onsite_model::ids::PartUsedId;
+use onsite_model::sla::SlaClock;
+use serde::Serialize;
+
+mod render;
+
+#[derive(Parser)]
+#[command(
+    name = "onsite",
+    version,
+    about = "Onsite field-service replica on this device"
+)]
+struct Cli {
+    /// Folder holding this device's replica [env: ONSITE_DATA; default: ~/.local/share/onsite]
+    #[arg(long, global = true, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Machine-readable JSON output (errors as {"code", "message"} on stderr).
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the replica (if needed) and print this device's id.
+    Init,
+    /// Load work orders from a JSON file ({customers, assets, work_orders}), or a sample day.
+    Import {
+        #[arg(required_unless_present = "sample")]
+        file: Option<PathBuf>,
+        /// Generate a realistic day of jobs around now instead of reading a file.
+        #[arg(long, conflicts_with = "file")]
+        sample: bool,
+        /// How many sample jobs.
+        #[arg(long, default_value_t = 8, requires = "sample")]
+        count: usize,
+    },
+    /// The day's jobs in appointment order with SLA state.
+    Jobs {
+        #[arg(long, value_enum, default_value_t = Scope::Today)]
+        scope: Scope,
+    },
+    /// One job in full: customer, asset, checklist, evidence, history, what is missing.
+    Show { job: String },
+    /// Record leaving for the job.
+    Travel { job: String },
+    /// Record arrival on site (the response time is measured here).
+    Arrive { job: String },
+    /// Record the start of work.
+    Start { job: String },
+    /// Put the job on hold, with the reason.
+    Hold {
+        job: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Resume work on a job on hold.
+    Resume { job: String },
+    /// Complete the job; refused with the list of what is missing.
+    Complete { job: String },
+    /// Answer a checklist item: yes/no for checks, a number, a choice key or text.
+    Answer {
+        job: String,
+        item: String,
+        value: String,
+    },
+    /// Set the diagnosis.
+    Diagnosis { job: String, text: String },
+    /// Set the work done.
+    WorkDone { job: String, text: String },
+    /// Set the result of the visit.
+    Result { job: String, text: String },
+    /// Mark whether a follow-up visit is needed.
+    FollowUp { job: String, needed: YesNo },
+    /// Add a note to the job's timeline.
+    Note { job: String, text: String },
+    /// Record a part used, or remove one recorded by mistake.
+    Part {
+        #[command(subcommand)]
+        action: PartAction,
+    },
+    /// Attach a photo (JPEG, PNG or WebP).
+    Photo {
+        job: String,
+        file: PathBuf,
+        #[arg(long, value_enum)]
+        kind: PhotoKindArg,
+        #[arg(long)]
+        caption: Option<String>,
+    },
+    /// Record the customer's signature over the sign-off text (strokes from a JSON file:
+    /// [[{"x":..,"y":..,"t":..}, ...], ...]).
+    Sign {
+        job: String,
+        #[arg(long)]
+        signer: String,
+        #[arg(long, value_name = "FILE")]
+        strokes: PathBuf,
+    },
+    /// Print the text the customer reads before signing.
+    SignOffText { job: String },
+    /// Record the customer's rating (1-5), recommendation score (0-10) and comment.
+    Feedback {
+        job: String,
+        #[arg(long)]
+        rating: u8,
+        #[arg(long)]
+        nps: Option<u8>,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Pending (unsynced) changes and this device's identity.
+    Status,
+    /// The change log, newest first.
+    Log {
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// The checklist templates (or one job type's).
+    Templates { job_type: Option<String> },
+}
+
+#[derive(Subcommand)]
+enum PartAction {
+    Add {
+        job: String,
+        #[arg(long)]
+        part_no: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        #[arg(long, default_value_t = 1.0)]
+        qty: f64,
+    },
+    Remove {
+        job: String,
+        part_id: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Scope {
+    Today,
+    Upcoming,
+    Done,
+    All,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum YesNo {
+    Yes,
+    No,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PhotoKindArg {
+    Before,
+    After,
+    SerialPlate,
+    Part,
+    Other,
+}
+
+impl From<PhotoKindArg> for PhotoKind {
+    fn from(k: PhotoKindArg) -> Self {
+        match k {
+            PhotoKindArg::Before => PhotoKind::Before,
+            PhotoKindArg::After => PhotoKind::After,
+            PhotoKindArg::SerialPlate => PhotoKind::SerialPlate,
+            PhotoKindArg::Part => PhotoKind::Part,
+            PhotoKindArg::Other => PhotoKind::Other,
+        }
+    }
+}
+
+/// Exit codes: 0 done, 1 failure, 2 bad arguments, 3 unknown job, 4 refused by the rules.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    match e.downcast_ref::<Error>() {
+        Some(Error::UnknownJob(_)) => 3,
+        Some(
+            Error::Transition(_)
+            | Error::CompletionBlocked(_)
+            | Error::JobClosed { .. }
+            | Error::Invalid(_),
+        ) => 4,
+        Some(Error::File { .. }) => 2,
+        _ => 1,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.json;
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let code = e
+                .downcast_ref::<Error>()
+                .map(Error::code)
+                .unwrap_or("failed");
+            if json {
+                eprintln!(
+                    "{}",
+                    serde_json::json!({ "code": code, "message": format!("{e:#}") })
+                );
+            } else {
+                eprintln!("error: {e:#}");
+            }
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+fn data_dir(flag: Option<PathBuf>) -> PathBuf {
+    flag.or_else(|| std::env::var_os("ONSITE_DATA").map(PathBuf::from))
+        .or_else(|| std::env::var_os("XDG_DATA_HOME").map(|d| PathBuf::from(d).join("onsite")))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share/onsite")))
+        .unwrap_or_else(|| PathBuf::from("onsite-data"))
+}
+
+fn end_of_local_day() -> chrono::DateTime<Utc> {
+    let today = Local::now().date_naive() + Duration::days(1);
+    let midnight = today.and_hms_opt(0, 0, 0).expect("midnight");
+    Local
+        .from_local_datetime(&midnight)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| Utc::now() + Duration::hours(24))
+}
+
+fn print<T: Serialize>(
+    json: bool,
+    value: &T,
+    human: impl FnOnce(&T) -> String,
+) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(value)?);
+    } else {
+        print!("{}", human(value));
+    }
+    Ok(())
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let dir = data_dir(cli.data);
+    let mut r = Replica::open(&dir, ReplicaOptions::default())?;
+    r.inject_fault(Fault::from_env());
+    let json = cli.json;
+    match cli.command {
+        Command::Init => print(
+            json,
+            &serde_json::json!({ "device_id": r.device_id(), "data": dir }),
+            |_| {
+                format!(
+                    "replica ready in {}\ndevice {}\n",
+                    dir.display(),
+                    r.device_id()
+                )
+            },
+        ),
+        Command::Import {
+            file,
+            sample,
+            count,
+        } => {
+            let text = if sample {
+                let ids = SystemIds;
+                serde_json::to_string(&day_of_jobs(r.now(), &sample_technician(&ids), count, &ids))?
+            } else {
+                let path = file.expect("clap requires a file");
+                std::fs::read_to_string(&path).map_err(|e| Error::File {
+                    path: path.clone(),
+                    source: e,
+                })?
+            };
+            let summary = r.import_json(&text)?;
+            print(json, &summary, |s| {
+                format!(
+                    "imported {} work orders, {} customers, {} assets\n",
+                    s.work_orders, s.customers, s.assets
+                )
+            })
+        }
+        Command::Jobs { scope } => {
+            let scope = match scope {
+                Scope::Today => JobScope::Today,
+                Scope::Upcoming => JobScope::Upcoming,
+                Scope::Done => JobScope::Done,
+                Scope::All => JobScope::All,
+            };
+            let jobs = r.jobs(
+                scope,
+                Day {
+                    end: end_of_local_day(),
+                },
+            )?;
+            print(json, &jobs, |jobs: &Vec<JobSummary>| render::job_list(jobs))
+        }
+        Command::Show { job } => {
+            let id = r.resolve_job(&job)?;
+            let detail = r.job(id)?;
+            print(json, &detail, |d: &JobDetail| render::job_detail(d))
+        }
+        Command::Travel { job } => step(&mut r, json, &job, |r, id| r.start_travel(id)),
+        Command::Arrive { job } => step(&mut r, json, &job, |r, id| r.arrive(id)),
+        Command::Start { job } => step(&mut r, json, &job, |r, id| r.start_work(id)),
+        Command::Hold { job, reason } => step(&mut r, json, &job, |r, id| r.hold(id, &reason)),
+        Command::Resume { job } => step(&mut r, json, &job, |r, id| r.resume(id)),
+        Command::Complete { job } => step(&mut r, json, &job, |r, id| r.complete(id)),
+        Command::Answer { job, item, value } => {
+            let id = r.resolve_job(&job)?;
+            let wo = r.job(id)?.work_order;
+            let value = parse_answer(wo.job_type, &item, &value)?;
+            r.answer(id, &item, value)?;
+            done(json, &format!("{item} answered on {}", wo.number))
+        }
+        Command::Diagnosis { job, text } => field(&mut r, json, &job, "diagnosis", |r, id| {
+            r.set_diagnosis(id, &text)
+        }),
+        Command::WorkDone { job, text } => field(&mut r, json, &job, "work done", |r, id| {
+            r.set_work_done(id, &text)
+        }),
+        Command::Result { job, text } => field(&mut r, json, &job, "result", |r, id| {
+            r.set_result(id, &text)
+        }),
+        Command::FollowUp { job, needed } => field(&mut r, json, &job, "follow-up", |r, id| {
+            r.set_follow_up_needed(id, matches!(needed, YesNo::Yes))
+        }),
+        Command::Note { job, text } => {
+            let id = r.resolve_job(&job)?;
+            let note = r.add_note(id, &text)?;
+            print(json, &note, |n| format!("note {} added\n", n.id))
+        }
+        Command::Part {
+            action:
+                PartAction::Add {
+                    job,
+                    part_no,
+                    description,
+                    qty,
+                },
+        } => {
+            let id = r.resolve_job(&job)?;
+            let part = r.add_part(id, &part_no, &description, qty)?;
+            print(json, &part, |p| {
+                format!("part {} recorded ({} x {})\n", p.id, p.quantity, p.part_no)
+            })
+        }
+        Command::Part {
+            action: PartAction::Remove { job, part_id },
+        } => {
+            let id = r.resolve_job(&job)?;
+            let part: PartUsedId = part_id.parse().map_err(|_| {
+                Error::Invalid(format!(
+                    "{part_id:?} is not a part id; see `onsite show {job}`"
+                ))
+            })?;
+            r.remove_part(id, part)?;
+            done(json, "part removed")
+        }
+        Command::Photo {
+            job,
+            file,
+            kind,
+            caption,
+        } => {
+            let id = r.resolve_job(&job)?;
+            let photo = r.attach_photo(id, &file, kind.into(), caption.as_deref())?;
+            print(json, &photo, |p| {
+                format!(
+                    "photo {} stored ({} bytes, sha256 {})\n",
+                    p.id, p.size_bytes, p.sha256
+                )
+            })
+        }
+        Command::Sign {
+            job,
+            signer,
+            strokes,
+        } => {
+            let id = r.resolve_job(&job)?;
+            let text = std::fs::read_to_string(&strokes).map_err(|e| Error::File {
+                path: strokes.clone(),
+                source: e,
+            })?;
+            let strokes: Vec<Vec<StrokePoint>> =
+                serde_json::from_str(&text).with_context(|| {
+                    format!(
+                        "{} is not a list of strokes of {{x, y, t}} points",
+                        strokes.display()
+                    )
+                })?;
+            let report = r.sign_off_text(id)?;
+            let sig = r.add_signature(id, &signer, strokes, &report)?;
+            print(json, &sig, |s| {
+                format!(
+                    "signed by {} at {}\n",
+                    s.signer_name,
+                    s.signed_at.with_timezone(&Local).format("%H:%M")
+                )
+            })
+        }
+        Command::SignOffText { job } => {
+            let id = r.resolve_job(&job)?;
+            let text = r.sign_off_text(id)?;
+            print(json, &text, |t| t.clone())
+        }
+        Command::Feedback {
+            job,
+            rating,
+            nps,
+            comment,
+        } => {
+            let id = r.resolve_job(&job)?;
+            let f = r.add_feedback(id, rating, nps, comment.as_deref())?;
+            print(json, &f, |f| {
+                format!("feedback recorded: {} stars\n", f.rating)
+            })
+        }
+        Command::Status => {
+            let status = serde_json::json!({
+                "device_id": r.device_id(),
+                "data": dir,
+                "pending_ops": r.pending_op_count()?,
+            });
+            print(json, &status, |s| {
+                format!(
+                    "device {}\ndata {}\npending changes: {}\n",
+                    s["device_id"].as_str().unwrap_or(""),
+                    dir.display(),
+                    s["pending_ops"]
+                )
+            })
+        }
+        Command::Log { limit } => {
+            let log = r.oplog(limit)?;
+            print(json, &log, |log| render::oplog(log))
+        }
+        Command::Templates { job_type } => {
+            let templates = match job_type {
+                Some(t) => vec![template_for(
+                    t.parse::<JobType>()
+                        .map_err(|e| Error::Invalid(e.to_string()))?,
+                )],
+                None => onsite_model::default_templates(),
+            };
+            print(json, &templates, |t| render::templates(t))
+        }
+    }
+}
+
+fn step(
+    r: &mut Replica,
+    json: bool,
+    job: &str,
+    f: impl FnOnce(
+        &mut Replica,
+        onsite_model::ids::WorkOrderId,
+    ) -> onsite_client::Result<onsite_model::entities::StatusEvent>,
+) -> anyhow::Result<()> {
+    let id = r.resolve_job(job)?;
+    let event = f(r, id)?;
+    print(json, &event, |e| {
+        format!(
+            "{}: {} → {} at {}\n",
+            e.action,
+            e.from,
+            e.to,
+            e.at.with_timezone(&Local).format("%H:%M")
+        )
+    })
+}
+
+fn field(
+    r: &mut Replica,
+    json: bool,
+    job: &str,
+    what: &str,
+    f: impl FnOnce(&mut Replica, onsite_model::ids::WorkOrderId) -> onsite_client::Result<()>,
+) -> anyhow::Result<()> {
+    let id = r.resolve_job(job)?;
+    f(r, id)?;
+    done(json, &format!("{what} saved"))
+}
+
+fn done(json: bool, msg: &str) -> anyhow::Result<()> {
+    print(
+        json,
+        &serde_json::json!({ "ok": true, "message": msg }),
+        |_| format!("{msg}\n"),
+    )
+}
+
+/// Reads a checklist answer in the form its item expects.
+fn parse_answer(job_type: JobType, item: &str, raw: &str) -> onsite_client::Result<AnswerValue> {
+    let template = template_for(job_type);
+    let Some(it) = template.item(item) else {
+        // Let the template's own validation name the valid items.
+        let why = template
+            .validate_answer(item, &AnswerValue::Check(true))
+            .err()
+            .unwrap_or_default();
+        return Err(Error::Invalid(why));
+    };
+    Ok(match &it.kind {
+        ItemKind::Check => match raw.to_ascii_lowercase().as_str() {
+            "yes" | "y" | "true" | "done" | "1" => AnswerValue::Check(true),
+            "no" | "n" | "false" | "0" => AnswerValue::Check(false),
+            _ => {
+                return Err(Error::Invalid(format!(
+                    "{item} is a yes/no item; answer yes or no, not {raw:?}"
+                )));
+            }
+        },
+        ItemKind::Number { .. } => AnswerValue::Number(
+            raw.parse()
+                .map_err(|_| Error::Invalid(format!("{item} needs a number, not {raw:?}")))?,
+        ),
+        ItemKind::Choice { .. } => AnswerValue::Choice(raw.to_owned()),
+        ItemKind::Text => AnswerValue::Text(raw.to_owned()),
+        ItemKind::Photo { .. } => AnswerValue::Photo(raw.parse().map_err(|_| {
+            Error::Invalid(format!("{item} is answered with a photo id of this job"))
+        })?),
+    })
+}
+
+pub(crate) fn sla_text(c: &SlaClock) -> String {
+    let fmt = |ms: i64| {
+        let m = ms / 60_000;
+        if m >= 60 {
+            format!("{}h{:02}m", m / 60, m % 60)
+        } else {
+            format!("{m}m")
+        }
+    };
+    match c {
+        SlaClock::NotSet => "-".into(),
+        SlaClock::NotApplicable => "n/a".into(),
+        SlaClock::Running { left_ms, .. } => format!("{} left", fmt(*left_ms)),
+        SlaClock::Breached { over_ms, .. } => format!("BREACHED {} ago", fmt(*over_ms)),
+        SlaClock::Met { .. } => "met".into(),
+        SlaClock::Missed { late_ms, .. } => format!("missed by {}", fmt(*late_ms)),
+    }
+}

@@ -7,24 +7,37 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path} is not an Onsite replica ({reason}); it was left untouched — choose another data folder or move the file away")]
+    #[error(
+        "{path} is not an Onsite replica ({reason}); it was left untouched — choose another data folder or move the file away"
+    )]
     NotAReplica { path: PathBuf, reason: String },
-    #[error("the replica at {path} is damaged ({detail}); it was left untouched — restore it from a backup or contact support before deleting anything")]
+    #[error(
+        "the replica at {path} is damaged ({detail}); it was left untouched — restore it from a backup or contact support before deleting anything"
+    )]
     Corrupt { path: PathBuf, detail: String },
-    #[error("the replica at {path} was written by a newer version of Onsite (schema {found}, this version knows up to {supported}); update the app")]
-    NewerSchema { path: PathBuf, found: u32, supported: u32 },
+    #[error(
+        "the replica at {path} was written by a newer version of Onsite (schema {found}, this version knows up to {supported}); update the app"
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
     #[error("no job {0:?} on this device; check the number, or sync to fetch newly assigned jobs")]
     UnknownJob(String),
-    #[error("{0}")]
+    #[error(transparent)]
     Transition(#[from] TransitionError),
-    #[error("{0}")]
+    #[error(transparent)]
     CompletionBlocked(#[from] CompletionBlocked),
     #[error("job {number} is {status}; ask the office to reopen it before changing it")]
     JobClosed { number: String, status: String },
     #[error("{0}")]
     Invalid(String),
     #[error("could not read {path}: {source}")]
-    File { path: PathBuf, source: std::io::Error },
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("injected fault at {0}")]
     InjectedFault(&'static str),
     #[error("database error: {0}")]

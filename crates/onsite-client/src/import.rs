@@ -35,12 +35,22 @@ pub struct ImportSummary {
 impl Replica {
     pub fn import_json(&mut self, text: &str) -> Result<ImportSummary> {
         let file: ImportFile = serde_json::from_str(text).map_err(|e| {
-            Error::Invalid(format!("the import file is not valid: {e} (line {}, column {})", e.line(), e.column()))
+            Error::Invalid(format!(
+                "the import file is not valid: {e} (line {}, column {})",
+                e.line(),
+                e.column()
+            ))
         })?;
-        let customer_ids: std::collections::HashSet<_> = file.customers.iter().map(|c| c.id).collect();
+        let customer_ids: std::collections::HashSet<_> =
+            file.customers.iter().map(|c| c.id).collect();
         for (i, wo) in file.work_orders.iter().enumerate() {
             let known = customer_ids.contains(&wo.customer_id)
-                || crate::records::load_top::<Customer>(&self.conn, RowKind::Customer, &wo.customer_id.to_string())?.is_some();
+                || crate::records::load_top::<Customer>(
+                    &self.conn,
+                    RowKind::Customer,
+                    &wo.customer_id.to_string(),
+                )?
+                .is_some();
             if !known {
                 return Err(Error::Invalid(format!(
                     "work_orders[{i}] ({}) refers to customer {} which is neither in the file nor on this device",
@@ -48,21 +58,49 @@ impl Replica {
                 )));
             }
             if wo.number.trim().is_empty() || wo.problem.trim().is_empty() {
-                return Err(Error::Invalid(format!("work_orders[{i}] needs a number and a problem description")));
+                return Err(Error::Invalid(format!(
+                    "work_orders[{i}] needs a number and a problem description"
+                )));
             }
         }
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         for u in &file.users {
-            store_row(&tx, RowKind::User, &u.id.to_string(), Some(&serde_json::to_value(u)?), 0)?;
+            store_row(
+                &tx,
+                RowKind::User,
+                &u.id.to_string(),
+                Some(&serde_json::to_value(u)?),
+                0,
+            )?;
         }
         for c in &file.customers {
-            store_row(&tx, RowKind::Customer, &c.id.to_string(), Some(&serde_json::to_value(c)?), 0)?;
+            store_row(
+                &tx,
+                RowKind::Customer,
+                &c.id.to_string(),
+                Some(&serde_json::to_value(c)?),
+                0,
+            )?;
         }
         for a in &file.assets {
-            store_row(&tx, RowKind::Asset, &a.id.to_string(), Some(&serde_json::to_value(a)?), 0)?;
+            store_row(
+                &tx,
+                RowKind::Asset,
+                &a.id.to_string(),
+                Some(&serde_json::to_value(a)?),
+                0,
+            )?;
         }
         for w in &file.work_orders {
-            store_row(&tx, RowKind::WorkOrder, &w.id.to_string(), Some(&serde_json::to_value(w)?), 0)?;
+            store_row(
+                &tx,
+                RowKind::WorkOrder,
+                &w.id.to_string(),
+                Some(&serde_json::to_value(w)?),
+                0,
+            )?;
         }
         tx.commit()?;
         Ok(ImportSummary {

@@ -12,5 +12,7 @@ pub mod sample;
 
 pub use error::{Error, Result};
 pub use import::{ImportFile, ImportSummary};
-pub use queries::{ChecklistLine, ChecklistProgress, Day, JobDetail, JobScope, JobSummary, LoggedOp};
+pub use queries::{
+    ChecklistLine, ChecklistProgress, Day, JobDetail, JobScope, JobSummary, LoggedOp,
+};
 pub use replica::{DB_FILE, Fault, FaultPoint, Replica, ReplicaOptions};

@@ -1,9 +1,11 @@
 //! What a technician reads: the day's jobs, one job in full, the change log, sync state.
 
-use onsite_model::checklist::{AnswerValue, ChecklistItem, CompletionEvidence, Missing, template_for};
+use onsite_model::checklist::{
+    AnswerValue, ChecklistItem, CompletionEvidence, Missing, template_for,
+};
 use onsite_model::entities::{
-    Asset, ChecklistAnswer, Customer, Feedback, Note, PartUsed, Photo, Priority, Signature, StatusEvent,
-    TimeEntry, WorkOrder,
+    Asset, ChecklistAnswer, Customer, Feedback, Note, PartUsed, Photo, Priority, Signature,
+    StatusEvent, TimeEntry, WorkOrder,
 };
 use onsite_model::ids::WorkOrderId;
 use onsite_model::ops::Op;
@@ -110,7 +112,9 @@ impl Replica {
             JobScope::Today => {
                 "status NOT IN ('completed', 'cancelled') AND (appointment_start IS NULL OR appointment_start < ?1)"
             }
-            JobScope::Upcoming => "status NOT IN ('completed', 'cancelled') AND appointment_start >= ?1",
+            JobScope::Upcoming => {
+                "status NOT IN ('completed', 'cancelled') AND appointment_start >= ?1"
+            }
             JobScope::Done => "status IN ('completed', 'cancelled') AND ?1 IS NOT NULL",
             JobScope::All => "?1 IS NOT NULL",
         };
@@ -119,7 +123,9 @@ impl Replica {
              ORDER BY appointment_start IS NULL, appointment_start, resolve_by IS NULL, resolve_by, number"
         );
         let mut stmt = self.conn.prepare(&sql)?;
-        let ids: Vec<String> = stmt.query_map(params![end], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        let ids: Vec<String> = stmt
+            .query_map(params![end], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
         let now = self.clock.now();
         let pending = self.pending_by_job()?;
         ids.iter()
@@ -127,7 +133,8 @@ impl Replica {
                 let id: WorkOrderId = id.parse().map_err(|_| Error::UnknownJob(id.clone()))?;
                 let (wo, _) = load_work_order(&self.conn, id)?;
                 let customer: Option<Customer> =
-                    load_top(&self.conn, RowKind::Customer, &wo.customer_id.to_string())?.map(|(c, _)| c);
+                    load_top(&self.conn, RowKind::Customer, &wo.customer_id.to_string())?
+                        .map(|(c, _)| c);
                 Ok(JobSummary {
                     id,
                     number: wo.number.clone(),
@@ -135,14 +142,21 @@ impl Replica {
                     priority: wo.priority,
                     job_type: wo.job_type,
                     problem: wo.problem.clone(),
-                    customer_name: customer.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
+                    customer_name: customer
+                        .as_ref()
+                        .map(|c| c.name.clone())
+                        .unwrap_or_default(),
                     address: customer.as_ref().and_then(|c| c.address.clone()),
                     phone: customer.as_ref().and_then(|c| c.phone.clone()),
                     appointment_start: wo.appointment_start,
                     appointment_end: wo.appointment_end,
                     sla: SlaState::of(&wo, now),
                     needs_review: wo.needs_review,
-                    pending_ops: pending.iter().find(|(j, _)| *j == id.to_string()).map(|(_, n)| *n).unwrap_or(0),
+                    pending_ops: pending
+                        .iter()
+                        .find(|(j, _)| *j == id.to_string())
+                        .map(|(_, n)| *n)
+                        .unwrap_or(0),
                 })
             })
             .collect()
@@ -159,11 +173,17 @@ impl Replica {
             .iter()
             .map(|item| ChecklistLine {
                 item: item.clone(),
-                answer: answers.iter().find(|a| a.item_key == item.key).map(|a| a.value.clone()),
+                answer: answers
+                    .iter()
+                    .find(|a| a.item_key == item.key)
+                    .map(|a| a.value.clone()),
             })
             .collect();
         let evidence = CompletionEvidence {
-            answers: answers.iter().map(|a| (a.item_key.as_str(), &a.value)).collect(),
+            answers: answers
+                .iter()
+                .map(|a| (a.item_key.as_str(), &a.value))
+                .collect(),
             photo_kinds: photos.iter().map(|p| p.kind).collect(),
             signed: !signatures.is_empty(),
         };
@@ -184,9 +204,15 @@ impl Replica {
         };
         let mut history: Vec<StatusEvent> = job_records(&self.conn, id, RowKind::StatusEvent)?;
         history.sort_by_key(|e| e.at);
-        let pending_ops = self.pending_by_job()?.into_iter().find(|(j, _)| *j == id.to_string()).map(|(_, n)| n).unwrap_or(0);
+        let pending_ops = self
+            .pending_by_job()?
+            .into_iter()
+            .find(|(j, _)| *j == id.to_string())
+            .map(|(_, n)| n)
+            .unwrap_or(0);
         Ok(JobDetail {
-            customer: load_top(&self.conn, RowKind::Customer, &wo.customer_id.to_string())?.map(|(c, _)| c),
+            customer: load_top(&self.conn, RowKind::Customer, &wo.customer_id.to_string())?
+                .map(|(c, _)| c),
             asset: match wo.asset_id {
                 Some(a) => load_top(&self.conn, RowKind::Asset, &a.to_string())?.map(|(a, _)| a),
                 None => None,
@@ -223,7 +249,9 @@ impl Replica {
             "SELECT work_order_id, count(*) FROM oplog
              WHERE device_seq > (SELECT pushed_seq FROM sync_state WHERE id = 1) GROUP BY work_order_id",
         )?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -236,7 +264,11 @@ impl Replica {
              ORDER BY o.device_seq DESC LIMIT ?1",
         )?;
         let rows = stmt.query_map([limit as i64], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, Option<String>>(2)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, bool>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
         })?;
         rows.map(|row| {
             let (op, acknowledged, outcome) = row?;
@@ -255,5 +287,61 @@ impl Replica {
         let rows = visible_rows(&self.conn)?;
         let sum = state_checksum(&rows);
         Ok((rows, sum))
+    }
+}
+
+impl Replica {
+    /// The plain-text summary a customer reads before signing: who, what, what was done,
+    /// with which parts. The signature binds its sha256, so a later edit shows.
+    pub fn sign_off_text(&self, id: WorkOrderId) -> Result<String> {
+        let d = self.job(id)?;
+        let wo = &d.work_order;
+        let mut out = String::new();
+        let line = |out: &mut String, label: &str, value: &str| {
+            out.push_str(label);
+            out.push_str(": ");
+            out.push_str(value);
+            out.push('\n');
+        };
+        line(&mut out, "Job", &wo.number);
+        if let Some(c) = &d.customer {
+            line(&mut out, "Customer", &c.name);
+            if let Some(a) = &c.address {
+                line(&mut out, "Address", a);
+            }
+        }
+        if let Some(a) = &d.asset {
+            line(
+                &mut out,
+                "Product",
+                &format!(
+                    "{} (serial {})",
+                    a.model,
+                    a.serial.as_deref().unwrap_or("-")
+                ),
+            );
+        }
+        line(&mut out, "Problem", &wo.problem);
+        line(
+            &mut out,
+            "Diagnosis",
+            wo.diagnosis.as_deref().unwrap_or("-"),
+        );
+        line(
+            &mut out,
+            "Work done",
+            wo.work_done.as_deref().unwrap_or("-"),
+        );
+        for p in &d.parts {
+            line(
+                &mut out,
+                "Part",
+                &format!("{} x {} {}", p.quantity, p.part_no, p.description),
+            );
+        }
+        if let Some(r) = &wo.result {
+            line(&mut out, "Result", r);
+        }
+        Ok(out)
     }
 }

@@ -17,8 +17,16 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 
 /// Stores one replicated row as the server (or an import) sent it. `None` removes it.
-pub fn store_row(conn: &Connection, kind: RowKind, id: &str, row: Option<&Value>, version: u64) -> Result<()> {
-    let Some(row) = row else { return remove_row(conn, kind, id) };
+pub fn store_row(
+    conn: &Connection,
+    kind: RowKind,
+    id: &str,
+    row: Option<&Value>,
+    version: u64,
+) -> Result<()> {
+    let Some(row) = row else {
+        return remove_row(conn, kind, id);
+    };
     let data = serde_json::to_string(row)?;
     match kind {
         RowKind::User | RowKind::Customer | RowKind::Asset | RowKind::WorkOrder => {
@@ -55,10 +63,16 @@ fn remove_row(conn: &Connection, kind: RowKind, id: &str) -> Result<()> {
             conn.execute("DELETE FROM work_order WHERE id = ?1", [id])?;
         }
         RowKind::User | RowKind::Customer | RowKind::Asset => {
-            conn.execute(&format!("DELETE FROM {} WHERE id = ?1", top_table(kind)), [id])?;
+            conn.execute(
+                &format!("DELETE FROM {} WHERE id = ?1", top_table(kind)),
+                [id],
+            )?;
         }
         _ => {
-            conn.execute("DELETE FROM job_record WHERE kind = ?1 AND id = ?2", params![kind.as_str(), id])?;
+            conn.execute(
+                "DELETE FROM job_record WHERE kind = ?1 AND id = ?2",
+                params![kind.as_str(), id],
+            )?;
         }
     }
     Ok(())
@@ -75,19 +89,28 @@ fn top_table(kind: RowKind) -> &'static str {
 }
 
 /// A top-level row and the server version it was last seen at.
-pub fn load_top<T: DeserializeOwned>(conn: &Connection, kind: RowKind, id: &str) -> Result<Option<(T, u64)>> {
+pub fn load_top<T: DeserializeOwned>(
+    conn: &Connection,
+    kind: RowKind,
+    id: &str,
+) -> Result<Option<(T, u64)>> {
     let row: Option<(String, i64)> = conn
         .query_row(
-            &format!("SELECT data, version FROM {} WHERE id = ?1", top_table(kind)),
+            &format!(
+                "SELECT data, version FROM {} WHERE id = ?1",
+                top_table(kind)
+            ),
             [id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    row.map(|(data, v)| Ok((serde_json::from_str(&data)?, v as u64))).transpose()
+    row.map(|(data, v)| Ok((serde_json::from_str(&data)?, v as u64)))
+        .transpose()
 }
 
 pub fn load_work_order(conn: &Connection, id: WorkOrderId) -> Result<(WorkOrder, u64)> {
-    load_top(conn, RowKind::WorkOrder, &id.to_string())?.ok_or_else(|| Error::UnknownJob(id.to_string()))
+    load_top(conn, RowKind::WorkOrder, &id.to_string())?
+        .ok_or_else(|| Error::UnknownJob(id.to_string()))
 }
 
 fn save_work_order(conn: &Connection, wo: &WorkOrder) -> Result<()> {
@@ -99,7 +122,11 @@ fn save_work_order(conn: &Connection, wo: &WorkOrder) -> Result<()> {
 }
 
 /// One job record and its version.
-pub fn load_record<T: DeserializeOwned>(conn: &Connection, kind: RowKind, id: &str) -> Result<Option<(T, u64)>> {
+pub fn load_record<T: DeserializeOwned>(
+    conn: &Connection,
+    kind: RowKind,
+    id: &str,
+) -> Result<Option<(T, u64)>> {
     let row: Option<(String, i64)> = conn
         .query_row(
             "SELECT data, version FROM job_record WHERE kind = ?1 AND id = ?2",
@@ -107,33 +134,63 @@ pub fn load_record<T: DeserializeOwned>(conn: &Connection, kind: RowKind, id: &s
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    row.map(|(data, v)| Ok((serde_json::from_str(&data)?, v as u64))).transpose()
+    row.map(|(data, v)| Ok((serde_json::from_str(&data)?, v as u64)))
+        .transpose()
 }
 
 /// All records of one kind for a job, in id order (UUIDv7: creation order).
-pub fn job_records<T: DeserializeOwned>(conn: &Connection, wo: WorkOrderId, kind: RowKind) -> Result<Vec<T>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT data FROM job_record WHERE work_order_id = ?1 AND kind = ?2 ORDER BY id")?;
-    let rows = stmt.query_map(params![wo.to_string(), kind.as_str()], |r| r.get::<_, String>(0))?;
+pub fn job_records<T: DeserializeOwned>(
+    conn: &Connection,
+    wo: WorkOrderId,
+    kind: RowKind,
+) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT data FROM job_record WHERE work_order_id = ?1 AND kind = ?2 ORDER BY id",
+    )?;
+    let rows = stmt.query_map(params![wo.to_string(), kind.as_str()], |r| {
+        r.get::<_, String>(0)
+    })?;
     rows.map(|d| Ok(serde_json::from_str(&d?)?)).collect()
 }
 
 /// Adds a new job record written on this device (keeps an existing one: re-applying an
 /// insert after a pull must not clobber the server's copy).
-fn insert_local_record<T: Serialize>(conn: &Connection, kind: RowKind, id: &str, wo: WorkOrderId, row: &T) -> Result<()> {
+fn insert_local_record<T: Serialize>(
+    conn: &Connection,
+    kind: RowKind,
+    id: &str,
+    wo: WorkOrderId,
+    row: &T,
+) -> Result<()> {
     conn.execute(
         "INSERT INTO job_record (kind, id, work_order_id, version, data) VALUES (?1, ?2, ?3, 0, ?4)
          ON CONFLICT (kind, id) DO NOTHING",
-        params![kind.as_str(), id, wo.to_string(), serde_json::to_string(row)?],
+        params![
+            kind.as_str(),
+            id,
+            wo.to_string(),
+            serde_json::to_string(row)?
+        ],
     )?;
     Ok(())
 }
 
-fn put_local_record<T: Serialize>(conn: &Connection, kind: RowKind, id: &str, wo: WorkOrderId, row: &T) -> Result<()> {
+fn put_local_record<T: Serialize>(
+    conn: &Connection,
+    kind: RowKind,
+    id: &str,
+    wo: WorkOrderId,
+    row: &T,
+) -> Result<()> {
     conn.execute(
         "INSERT INTO job_record (kind, id, work_order_id, version, data) VALUES (?1, ?2, ?3, 0, ?4)
          ON CONFLICT (kind, id) DO UPDATE SET data = excluded.data",
-        params![kind.as_str(), id, wo.to_string(), serde_json::to_string(row)?],
+        params![
+            kind.as_str(),
+            id,
+            wo.to_string(),
+            serde_json::to_string(row)?
+        ],
     )?;
     Ok(())
 }
@@ -156,7 +213,9 @@ pub fn apply_op(conn: &Connection, op: &Op) -> Result<()> {
                 .entity_id
                 .split_once('/')
                 .map(|(_, k)| k.to_owned())
-                .ok_or_else(|| Error::Invalid(format!("bad checklist answer id {}", op.entity_id)))?;
+                .ok_or_else(|| {
+                    Error::Invalid(format!("bad checklist answer id {}", op.entity_id))
+                })?;
             let value: AnswerValue = serde_json::from_value(new.clone())?;
             let answer = ChecklistAnswer {
                 id: op.entity_id.clone(),
@@ -165,10 +224,18 @@ pub fn apply_op(conn: &Connection, op: &Op) -> Result<()> {
                 value,
                 answered_at: op.recorded_at,
             };
-            put_local_record(conn, RowKind::ChecklistAnswer, &op.entity_id, wo_id, &answer)?;
+            put_local_record(
+                conn,
+                RowKind::ChecklistAnswer,
+                &op.entity_id,
+                wo_id,
+                &answer,
+            )?;
         }
         (Change::Set { field, .. }, entity) => {
-            return Err(Error::Invalid(format!("{entity} has no field {field} to set")));
+            return Err(Error::Invalid(format!(
+                "{entity} has no field {field} to set"
+            )));
         }
         (Change::Insert { row }, entity) => {
             insert_local_record(conn, RowKind::of_entity(entity), &op.entity_id, wo_id, row)?;
@@ -176,7 +243,17 @@ pub fn apply_op(conn: &Connection, op: &Op) -> Result<()> {
         (Change::Delete { .. }, entity) => {
             remove_row(conn, RowKind::of_entity(entity), &op.entity_id)?;
         }
-        (Change::Transition { event_id, action, from, at, reason, .. }, _) => {
+        (
+            Change::Transition {
+                event_id,
+                action,
+                from,
+                at,
+                reason,
+                ..
+            },
+            _,
+        ) => {
             let (mut wo, _) = load_work_order(conn, wo_id)?;
             let from_now = wo.status;
             let to = wo.apply_transition(*action, *at)?;
@@ -190,7 +267,13 @@ pub fn apply_op(conn: &Connection, op: &Op) -> Result<()> {
                 at: *at,
                 reason: reason.clone(),
             };
-            insert_local_record(conn, RowKind::StatusEvent, &event_id.to_string(), wo_id, &event)?;
+            insert_local_record(
+                conn,
+                RowKind::StatusEvent,
+                &event_id.to_string(),
+                wo_id,
+                &event,
+            )?;
         }
         (Change::ResolveConflict { conflict_id, keep }, _) => {
             let id = conflict_id.to_string();
@@ -207,20 +290,41 @@ pub fn apply_op(conn: &Connection, op: &Op) -> Result<()> {
 /// Every row this replica holds, as the server would list them for this device.
 pub fn visible_rows(conn: &Connection) -> Result<Vec<VisibleRow>> {
     let mut out = Vec::new();
-    for kind in [RowKind::User, RowKind::Customer, RowKind::Asset, RowKind::WorkOrder] {
+    for kind in [
+        RowKind::User,
+        RowKind::Customer,
+        RowKind::Asset,
+        RowKind::WorkOrder,
+    ] {
         let mut stmt = conn.prepare(&format!("SELECT id, data FROM {}", top_table(kind)))?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
         for row in rows {
             let (id, data) = row?;
-            out.push(VisibleRow { kind, id, row: serde_json::from_str(&data)? });
+            out.push(VisibleRow {
+                kind,
+                id,
+                row: serde_json::from_str(&data)?,
+            });
         }
     }
     let mut stmt = conn.prepare("SELECT kind, id, data FROM job_record")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
     for row in rows {
         let (kind, id, data) = row?;
-        let kind = kind.parse::<RowKind>().map_err(|e| Error::Invalid(e.to_string()))?;
-        out.push(VisibleRow { kind, id, row: serde_json::from_str(&data)? });
+        let kind = kind
+            .parse::<RowKind>()
+            .map_err(|e| Error::Invalid(e.to_string()))?;
+        out.push(VisibleRow {
+            kind,
+            id,
+            row: serde_json::from_str(&data)?,
+        });
     }
     Ok(out)
 }

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use onsite_model::checklist::{AnswerValue, CompletionEvidence, template_for};
 use onsite_model::clock::{Clock, IdSource, SystemClock, SystemIds};
 use onsite_model::entities::{
-    Feedback, Note, PartUsed, Photo, PhotoKind, Signature, StatusEvent, StrokePoint, TimeEntry, TimeKind,
-    WorkOrder,
+    Feedback, Note, PartUsed, Photo, PhotoKind, Signature, StatusEvent, StrokePoint, TimeEntry,
+    TimeKind, WorkOrder,
 };
 use onsite_model::hlc::{Hlc, HlcClock};
 use onsite_model::ids::*;
@@ -58,7 +58,10 @@ impl Fault {
         };
         match (parts.next()?, parts.next()) {
             ("fail", None) => Some(Fault::Fail(point)),
-            ("stall", Some(ms)) => Some(Fault::Stall(point, std::time::Duration::from_millis(ms.parse().ok()?))),
+            ("stall", Some(ms)) => Some(Fault::Stall(
+                point,
+                std::time::Duration::from_millis(ms.parse().ok()?),
+            )),
             _ => None,
         }
     }
@@ -73,7 +76,11 @@ pub struct ReplicaOptions {
 
 impl Default for ReplicaOptions {
     fn default() -> Self {
-        Self { clock: Arc::new(SystemClock), ids: Arc::new(SystemIds), schema_upto: None }
+        Self {
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(SystemIds),
+            schema_upto: None,
+        }
     }
 }
 
@@ -93,25 +100,42 @@ impl Replica {
     /// Opens the replica in `dir`, creating the folder, the database and this device's
     /// identity on first use.
     pub fn open(dir: &Path, opts: ReplicaOptions) -> Result<Replica> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::File { path: dir.to_owned(), source: e })?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::File {
+            path: dir.to_owned(),
+            source: e,
+        })?;
         let path = dir.join(DB_FILE);
         let mut conn = db::open(&path, opts.schema_upto)?;
         let device_id = {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let existing = meta(&tx, "device_id")?;
             let id = match existing {
-                Some(id) => id.parse().map_err(|_| Error::Corrupt { path: path.clone(), detail: "bad device id".into() })?,
+                Some(id) => id.parse().map_err(|_| Error::Corrupt {
+                    path: path.clone(),
+                    detail: "bad device id".into(),
+                })?,
                 None => {
                     let id = DeviceId::new(opts.ids.as_ref());
                     set_meta(&tx, "device_id", &id.to_string())?;
-                    set_meta(&tx, "created_at", &onsite_model::time::format_ts(&opts.clock.now()))?;
+                    set_meta(
+                        &tx,
+                        "created_at",
+                        &onsite_model::time::format_ts(&opts.clock.now()),
+                    )?;
                     id
                 }
             };
             tx.commit()?;
             id
         };
-        Ok(Replica { conn, dir: dir.to_owned(), clock: opts.clock, ids: opts.ids, device_id, fault: None })
+        Ok(Replica {
+            conn,
+            dir: dir.to_owned(),
+            clock: opts.clock,
+            ids: opts.ids,
+            device_id,
+            fault: None,
+        })
     }
 
     pub fn device_id(&self) -> DeviceId {
@@ -132,11 +156,22 @@ impl Replica {
 
     /// Runs `build` in one immediate transaction; the ops it records are materialised as
     /// they are added and appended to the change log before commit.
-    pub(crate) fn write<T>(&mut self, build: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
+    pub(crate) fn write<T>(
+        &mut self,
+        build: impl FnOnce(&mut Writer<'_>) -> Result<T>,
+    ) -> Result<T> {
         let now = self.clock.now();
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let last_seq: u64 = meta(&tx, "last_device_seq")?.map(|s| s.parse().unwrap_or(0)).unwrap_or(0);
-        let hlc = HlcClock::resume(meta(&tx, "hlc")?.and_then(|s| s.parse::<Hlc>().ok()).unwrap_or_default());
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let last_seq: u64 = meta(&tx, "last_device_seq")?
+            .map(|s| s.parse().unwrap_or(0))
+            .unwrap_or(0);
+        let hlc = HlcClock::resume(
+            meta(&tx, "hlc")?
+                .and_then(|s| s.parse::<Hlc>().ok())
+                .unwrap_or_default(),
+        );
         let mut w = Writer {
             tx: &tx,
             device_id: self.device_id,
@@ -148,12 +183,19 @@ impl Replica {
             ops: Vec::new(),
         };
         let out = build(&mut w)?;
-        let Writer { ops, hlc, next_seq, .. } = w;
+        let Writer {
+            ops, hlc, next_seq, ..
+        } = w;
         inject(self.fault, FaultPoint::AfterData)?;
         for op in &ops {
             tx.execute(
                 "INSERT INTO oplog (device_seq, tx_id, work_order_id, op) VALUES (?1, ?2, ?3, ?4)",
-                params![op.device_seq as i64, op.tx_id.to_string(), op.work_order_id.to_string(), serde_json::to_string(op)?],
+                params![
+                    op.device_seq as i64,
+                    op.tx_id.to_string(),
+                    op.work_order_id.to_string(),
+                    serde_json::to_string(op)?
+                ],
             )?;
         }
         set_meta(&tx, "last_device_seq", &(next_seq - 1).to_string())?;
@@ -179,7 +221,9 @@ impl Replica {
 
     pub fn hold(&mut self, job: WorkOrderId, reason: &str) -> Result<StatusEvent> {
         if reason.trim().is_empty() {
-            return Err(Error::Invalid("say why the job is on hold (e.g. waiting for a part)".into()));
+            return Err(Error::Invalid(
+                "say why the job is on hold (e.g. waiting for a part)".into(),
+            ));
         }
         self.transition(job, StatusAction::Hold, Some(reason.trim().to_owned()))
     }
@@ -195,7 +239,12 @@ impl Replica {
         self.transition(job, StatusAction::Complete, None)
     }
 
-    fn transition(&mut self, job: WorkOrderId, action: StatusAction, reason: Option<String>) -> Result<StatusEvent> {
+    fn transition(
+        &mut self,
+        job: WorkOrderId,
+        action: StatusAction,
+        reason: Option<String>,
+    ) -> Result<StatusEvent> {
         self.write(|w| {
             let (wo, version) = load_work_order(w.tx, job)?;
             let to = next_status(wo.status, action, wo.assignee_id.is_some())?;
@@ -210,8 +259,12 @@ impl Replica {
                         w.add_time_entry(job, TimeKind::Travel, since)?;
                     }
                 }
-                StatusAction::Hold | StatusAction::Complete if wo.status == WorkOrderStatus::InProgress => {
-                    if let Some(since) = last_event_at(w.tx, job, &[StatusAction::StartWork, StatusAction::Resume])? {
+                StatusAction::Hold | StatusAction::Complete
+                    if wo.status == WorkOrderStatus::InProgress =>
+                {
+                    if let Some(since) =
+                        last_event_at(w.tx, job, &[StatusAction::StartWork, StatusAction::Resume])?
+                    {
                         w.add_time_entry(job, TimeKind::Work, since)?;
                     }
                 }
@@ -223,10 +276,26 @@ impl Replica {
                 EntityKind::WorkOrder,
                 job.to_string(),
                 job,
-                Change::Transition { event_id, action, from: wo.status, to, at, reason: reason.clone(), evidence },
+                Change::Transition {
+                    event_id,
+                    action,
+                    from: wo.status,
+                    to,
+                    at,
+                    reason: reason.clone(),
+                    evidence,
+                },
                 Some(version),
             )?;
-            Ok(StatusEvent { id: event_id, work_order_id: job, action, from: wo.status, to, at, reason })
+            Ok(StatusEvent {
+                id: event_id,
+                work_order_id: job,
+                action,
+                from: wo.status,
+                to,
+                at,
+                reason,
+            })
         })
     }
 
@@ -234,14 +303,23 @@ impl Replica {
     pub fn answer(&mut self, job: WorkOrderId, item_key: &str, value: AnswerValue) -> Result<()> {
         self.write(|w| {
             let (wo, _) = open_job(w.tx, job)?;
-            template_for(wo.job_type).validate_answer(item_key, &value).map_err(Error::Invalid)?;
+            template_for(wo.job_type)
+                .validate_answer(item_key, &value)
+                .map_err(Error::Invalid)?;
             if let AnswerValue::Photo(photo) = &value
                 && load_record::<Photo>(w.tx, RowKind::Photo, &photo.to_string())?.is_none()
             {
-                return Err(Error::Invalid(format!("photo {photo} is not on job {}", wo.number)));
+                return Err(Error::Invalid(format!(
+                    "photo {photo} is not on job {}",
+                    wo.number
+                )));
             }
             let id = checklist_answer_id(job, item_key);
-            let current = load_record::<onsite_model::entities::ChecklistAnswer>(w.tx, RowKind::ChecklistAnswer, &id)?;
+            let current = load_record::<onsite_model::entities::ChecklistAnswer>(
+                w.tx,
+                RowKind::ChecklistAnswer,
+                &id,
+            )?;
             let (old, base) = match current {
                 Some((a, v)) => (serde_json::to_value(&a.value)?, (v > 0).then_some(v)),
                 None => (Value::Null, None),
@@ -250,7 +328,17 @@ impl Replica {
             if old == new {
                 return Ok(());
             }
-            w.record(EntityKind::ChecklistAnswer, id, job, Change::Set { field: "value".into(), old, new }, base)
+            w.record(
+                EntityKind::ChecklistAnswer,
+                id,
+                job,
+                Change::Set {
+                    field: "value".into(),
+                    old,
+                    new,
+                },
+                base,
+            )
         })
     }
 
@@ -273,9 +361,19 @@ impl Replica {
     fn set_text_field(&mut self, job: WorkOrderId, field: &str, text: &str) -> Result<()> {
         let text = text.trim();
         if text.chars().count() > 8000 {
-            return Err(Error::Invalid(format!("{field} is longer than 8000 characters; shorten it")));
+            return Err(Error::Invalid(format!(
+                "{field} is longer than 8000 characters; shorten it"
+            )));
         }
-        self.set_field(job, field, if text.is_empty() { Value::Null } else { Value::String(text.to_owned()) })
+        self.set_field(
+            job,
+            field,
+            if text.is_empty() {
+                Value::Null
+            } else {
+                Value::String(text.to_owned())
+            },
+        )
     }
 
     fn set_field(&mut self, job: WorkOrderId, field: &str, new: Value) -> Result<()> {
@@ -285,7 +383,17 @@ impl Replica {
             if old == new {
                 return Ok(());
             }
-            w.record(EntityKind::WorkOrder, job.to_string(), job, Change::Set { field: field.into(), old, new }, Some(version))
+            w.record(
+                EntityKind::WorkOrder,
+                job.to_string(),
+                job,
+                Change::Set {
+                    field: field.into(),
+                    old,
+                    new,
+                },
+                Some(version),
+            )
         })
     }
 
@@ -295,18 +403,32 @@ impl Replica {
             return Err(Error::Invalid("a note needs some text".into()));
         }
         if body.chars().count() > 8000 {
-            return Err(Error::Invalid("a note is limited to 8000 characters; split it".into()));
+            return Err(Error::Invalid(
+                "a note is limited to 8000 characters; split it".into(),
+            ));
         }
         self.write(|w| {
             // Notes may be added to a closed job too: they are the job's timeline.
             let _ = load_work_order(w.tx, job)?;
-            let note = Note { id: NoteId::new(w.ids), work_order_id: job, body: body.to_owned(), author_id: None, created_at: w.now };
+            let note = Note {
+                id: NoteId::new(w.ids),
+                work_order_id: job,
+                body: body.to_owned(),
+                author_id: None,
+                created_at: w.now,
+            };
             w.insert(EntityKind::Note, note.id.to_string(), job, &note)?;
             Ok(note)
         })
     }
 
-    pub fn add_part(&mut self, job: WorkOrderId, part_no: &str, description: &str, quantity: f64) -> Result<PartUsed> {
+    pub fn add_part(
+        &mut self,
+        job: WorkOrderId,
+        part_no: &str,
+        description: &str,
+        quantity: f64,
+    ) -> Result<PartUsed> {
         self.write(|w| {
             open_job(w.tx, job)?;
             let part = PartUsed {
@@ -331,11 +453,25 @@ impl Replica {
             let (old, version) = load_record::<PartUsed>(w.tx, RowKind::PartUsed, &id)?
                 .filter(|(p, _)| p.work_order_id == job)
                 .ok_or_else(|| Error::Invalid(format!("no part {id} on this job")))?;
-            w.record(EntityKind::PartUsed, id, job, Change::Delete { old: serde_json::to_value(&old)? }, (version > 0).then_some(version))
+            w.record(
+                EntityKind::PartUsed,
+                id,
+                job,
+                Change::Delete {
+                    old: serde_json::to_value(&old)?,
+                },
+                (version > 0).then_some(version),
+            )
         })
     }
 
-    pub fn add_feedback(&mut self, job: WorkOrderId, rating: u8, nps: Option<u8>, comment: Option<&str>) -> Result<Feedback> {
+    pub fn add_feedback(
+        &mut self,
+        job: WorkOrderId,
+        rating: u8,
+        nps: Option<u8>,
+        comment: Option<&str>,
+    ) -> Result<Feedback> {
         self.write(|w| {
             let _ = load_work_order(w.tx, job)?;
             let feedback = Feedback {
@@ -343,11 +479,19 @@ impl Replica {
                 work_order_id: job,
                 rating,
                 nps,
-                comment: comment.map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned),
+                comment: comment
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_owned),
                 created_at: w.now,
             };
             feedback.validate().map_err(Error::Invalid)?;
-            w.insert(EntityKind::Feedback, feedback.id.to_string(), job, &feedback)?;
+            w.insert(
+                EntityKind::Feedback,
+                feedback.id.to_string(),
+                job,
+                &feedback,
+            )?;
             Ok(feedback)
         })
     }
@@ -361,10 +505,14 @@ impl Replica {
         report_text: &str,
     ) -> Result<Signature> {
         if signer_name.trim().is_empty() {
-            return Err(Error::Invalid("enter the name of the person signing".into()));
+            return Err(Error::Invalid(
+                "enter the name of the person signing".into(),
+            ));
         }
         if strokes.iter().map(Vec::len).sum::<usize>() < 2 {
-            return Err(Error::Invalid("the signature is empty; ask the customer to sign on the pad".into()));
+            return Err(Error::Invalid(
+                "the signature is empty; ask the customer to sign on the pad".into(),
+            ));
         }
         self.write(|w| {
             open_job(w.tx, job)?;
@@ -384,9 +532,18 @@ impl Replica {
 
     /// Attaches a photo file to the job: its bytes are stored content-addressed under the
     /// replica's blob folder and kept until the server confirms them.
-    pub fn attach_photo(&mut self, job: WorkOrderId, file: &Path, kind: PhotoKind, caption: Option<&str>) -> Result<Photo> {
+    pub fn attach_photo(
+        &mut self,
+        job: WorkOrderId,
+        file: &Path,
+        kind: PhotoKind,
+        caption: Option<&str>,
+    ) -> Result<Photo> {
         const MAX_PHOTO_BYTES: u64 = 40 * 1024 * 1024;
-        let meta = std::fs::metadata(file).map_err(|e| Error::File { path: file.to_owned(), source: e })?;
+        let meta = std::fs::metadata(file).map_err(|e| Error::File {
+            path: file.to_owned(),
+            source: e,
+        })?;
         if meta.len() > MAX_PHOTO_BYTES {
             return Err(Error::Invalid(format!(
                 "{} is {} MB; photos are limited to {} MB",
@@ -395,9 +552,15 @@ impl Replica {
                 MAX_PHOTO_BYTES / (1024 * 1024)
             )));
         }
-        let bytes = std::fs::read(file).map_err(|e| Error::File { path: file.to_owned(), source: e })?;
+        let bytes = std::fs::read(file).map_err(|e| Error::File {
+            path: file.to_owned(),
+            source: e,
+        })?;
         let media_type = sniff_image(&bytes).ok_or_else(|| {
-            Error::Invalid(format!("{} is not a JPEG, PNG or WebP image", file.display()))
+            Error::Invalid(format!(
+                "{} is not a JPEG, PNG or WebP image",
+                file.display()
+            ))
         })?;
         let sha = hex::encode(Sha256::digest(&bytes));
         let blob_path = self.blob_path(&sha);
@@ -408,7 +571,10 @@ impl Replica {
             std::fs::File::open(&tmp)?.sync_all()?;
             std::fs::rename(&tmp, &blob_path)?;
         }
-        let caption = caption.map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
+        let caption = caption
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned);
         self.write(|w| {
             open_job(w.tx, job)?;
             w.tx.execute(
@@ -451,10 +617,16 @@ impl Replica {
         }
         let exact: Option<String> = self
             .conn
-            .query_row("SELECT id FROM work_order WHERE number = ?1 COLLATE NOCASE", [reference], |r| r.get(0))
+            .query_row(
+                "SELECT id FROM work_order WHERE number = ?1 COLLATE NOCASE",
+                [reference],
+                |r| r.get(0),
+            )
             .optional()?;
         if let Some(id) = exact {
-            return id.parse().map_err(|_| Error::UnknownJob(reference.to_owned()));
+            return id
+                .parse()
+                .map_err(|_| Error::UnknownJob(reference.to_owned()));
         }
         if !reference.is_empty() && reference.chars().all(|c| c.is_ascii_digit()) {
             let mut stmt = self.conn.prepare("SELECT id, number FROM work_order")?;
@@ -462,12 +634,16 @@ impl Replica {
                 .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
                 .filter_map(|r| r.ok())
                 .filter(|(_, number)| {
-                    number.rsplit('-').next().is_some_and(|tail| tail.trim_start_matches('0') == reference.trim_start_matches('0'))
+                    number.rsplit('-').next().is_some_and(|tail| {
+                        tail.trim_start_matches('0') == reference.trim_start_matches('0')
+                    })
                 })
                 .map(|(id, _)| id)
                 .collect();
             if let [id] = hits.as_slice() {
-                return id.parse().map_err(|_| Error::UnknownJob(reference.to_owned()));
+                return id
+                    .parse()
+                    .map_err(|_| Error::UnknownJob(reference.to_owned()));
             }
         }
         Err(Error::UnknownJob(reference.to_owned()))
@@ -519,8 +695,22 @@ impl Writer<'_> {
         Ok(())
     }
 
-    pub fn insert<T: Serialize>(&mut self, entity: EntityKind, id: String, job: WorkOrderId, row: &T) -> Result<()> {
-        self.record(entity, id, job, Change::Insert { row: serde_json::to_value(row)? }, None)
+    pub fn insert<T: Serialize>(
+        &mut self,
+        entity: EntityKind,
+        id: String,
+        job: WorkOrderId,
+        row: &T,
+    ) -> Result<()> {
+        self.record(
+            entity,
+            id,
+            job,
+            Change::Insert {
+                row: serde_json::to_value(row)?,
+            },
+            None,
+        )
     }
 
     fn add_time_entry(&mut self, job: WorkOrderId, kind: TimeKind, since: Timestamp) -> Result<()> {
@@ -553,7 +743,10 @@ fn inject(fault: Option<Fault>, here: FaultPoint) -> Result<()> {
 fn open_job(conn: &Connection, job: WorkOrderId) -> Result<(WorkOrder, u64)> {
     let (wo, version) = load_work_order(conn, job)?;
     if wo.status.is_closed() {
-        return Err(Error::JobClosed { number: wo.number, status: wo.status.to_string() });
+        return Err(Error::JobClosed {
+            number: wo.number,
+            status: wo.status.to_string(),
+        });
     }
     Ok((wo, version))
 }
@@ -561,11 +754,15 @@ fn open_job(conn: &Connection, job: WorkOrderId) -> Result<(WorkOrder, u64)> {
 /// Runs the completion guard on what the replica holds; returns the evidence the
 /// completion relies on (photo and signature image hashes).
 fn check_completion(conn: &Connection, wo: &WorkOrder) -> Result<Vec<String>> {
-    let answers: Vec<onsite_model::entities::ChecklistAnswer> = job_records(conn, wo.id, RowKind::ChecklistAnswer)?;
+    let answers: Vec<onsite_model::entities::ChecklistAnswer> =
+        job_records(conn, wo.id, RowKind::ChecklistAnswer)?;
     let photos: Vec<Photo> = job_records(conn, wo.id, RowKind::Photo)?;
     let signatures: Vec<Signature> = job_records(conn, wo.id, RowKind::Signature)?;
     let evidence = CompletionEvidence {
-        answers: answers.iter().map(|a| (a.item_key.as_str(), &a.value)).collect(),
+        answers: answers
+            .iter()
+            .map(|a| (a.item_key.as_str(), &a.value))
+            .collect(),
         photo_kinds: photos.iter().map(|p| p.kind).collect(),
         signed: !signatures.is_empty(),
     };
@@ -577,13 +774,27 @@ fn check_completion(conn: &Connection, wo: &WorkOrder) -> Result<Vec<String>> {
     Ok(hashes)
 }
 
-fn last_event_at(conn: &Connection, job: WorkOrderId, actions: &[StatusAction]) -> Result<Option<Timestamp>> {
+fn last_event_at(
+    conn: &Connection,
+    job: WorkOrderId,
+    actions: &[StatusAction],
+) -> Result<Option<Timestamp>> {
     let events: Vec<StatusEvent> = job_records(conn, job, RowKind::StatusEvent)?;
-    Ok(events.iter().filter(|e| actions.contains(&e.action)).map(|e| e.at).max())
+    Ok(events
+        .iter()
+        .filter(|e| actions.contains(&e.action))
+        .map(|e| e.at)
+        .max())
 }
 
 pub(crate) fn meta(conn: &Connection, key: &str) -> Result<Option<String>> {
-    Ok(conn.query_row("SELECT value FROM replica_meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    Ok(conn
+        .query_row(
+            "SELECT value FROM replica_meta WHERE key = ?1",
+            [key],
+            |r| r.get(0),
+        )
+        .optional()?)
 }
 
 pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
@@ -606,4 +817,3 @@ fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
         None
     }
 }
-

@@ -13,14 +13,62 @@ use onsite_model::time::Timestamp;
 use crate::import::ImportFile;
 
 const CUSTOMERS: &[(&str, &str, &str, f64, f64)] = &[
-    ("Harbour View Dental", "+86 21 5555 0101", "88 Zhongshan East 1st Rd, Shanghai", 31.2397, 121.4906),
-    ("Li Na", "+86 138 0000 1234", "12 Wulumuqi Rd, Apt 5B, Shanghai", 31.2108, 121.4452),
-    ("Green Leaf Cafe", "+86 21 5555 0177", "255 Fumin Rd, Shanghai", 31.2230, 121.4494),
-    ("Zhang Wei", "+86 139 0000 5678", "7 Hengshan Rd, Shanghai", 31.2052, 121.4430),
-    ("Riverside Hotel", "+86 21 5555 0300", "1 Huangpu Rd, Shanghai", 31.2467, 121.4930),
-    ("Mary Thompson", "+86 135 0000 2468", "40 Anfu Rd, Shanghai", 31.2183, 121.4441),
-    ("Peak Fitness", "+86 21 5555 0420", "1266 Nanjing West Rd, Shanghai", 31.2290, 121.4541),
-    ("Chen Jie", "+86 137 0000 1357", "9 Julu Rd, Shanghai", 31.2241, 121.4560),
+    (
+        "Harbour View Dental",
+        "+86 21 5555 0101",
+        "88 Zhongshan East 1st Rd, Shanghai",
+        31.2397,
+        121.4906,
+    ),
+    (
+        "Li Na",
+        "+86 138 0000 1234",
+        "12 Wulumuqi Rd, Apt 5B, Shanghai",
+        31.2108,
+        121.4452,
+    ),
+    (
+        "Green Leaf Cafe",
+        "+86 21 5555 0177",
+        "255 Fumin Rd, Shanghai",
+        31.2230,
+        121.4494,
+    ),
+    (
+        "Zhang Wei",
+        "+86 139 0000 5678",
+        "7 Hengshan Rd, Shanghai",
+        31.2052,
+        121.4430,
+    ),
+    (
+        "Riverside Hotel",
+        "+86 21 5555 0300",
+        "1 Huangpu Rd, Shanghai",
+        31.2467,
+        121.4930,
+    ),
+    (
+        "Mary Thompson",
+        "+86 135 0000 2468",
+        "40 Anfu Rd, Shanghai",
+        31.2183,
+        121.4441,
+    ),
+    (
+        "Peak Fitness",
+        "+86 21 5555 0420",
+        "1266 Nanjing West Rd, Shanghai",
+        31.2290,
+        121.4541,
+    ),
+    (
+        "Chen Jie",
+        "+86 137 0000 1357",
+        "9 Julu Rd, Shanghai",
+        31.2241,
+        121.4560,
+    ),
 ];
 
 const PRODUCTS: &[(&str, &str)] = &[
@@ -31,17 +79,40 @@ const PRODUCTS: &[(&str, &str)] = &[
 ];
 
 const PROBLEMS: &[(JobType, &str)] = &[
-    (JobType::Repair, "No hot water since this morning; error code E4 on the display"),
-    (JobType::Install, "Install and commission the new unit; old unit to be taken away"),
-    (JobType::Maintenance, "Annual maintenance under the service contract"),
-    (JobType::Repair, "Unit is noisy and leaks water onto the floor"),
-    (JobType::Inspection, "Pre-warranty-expiry inspection requested by the customer"),
-    (JobType::Repair, "Cooling stopped; customer reports a burning smell"),
+    (
+        JobType::Repair,
+        "No hot water since this morning; error code E4 on the display",
+    ),
+    (
+        JobType::Install,
+        "Install and commission the new unit; old unit to be taken away",
+    ),
+    (
+        JobType::Maintenance,
+        "Annual maintenance under the service contract",
+    ),
+    (
+        JobType::Repair,
+        "Unit is noisy and leaks water onto the floor",
+    ),
+    (
+        JobType::Inspection,
+        "Pre-warranty-expiry inspection requested by the customer",
+    ),
+    (
+        JobType::Repair,
+        "Cooling stopped; customer reports a burning smell",
+    ),
 ];
 
 /// `count` work orders for `technician` spread over the day of `now` (08:00 onwards, one
 /// every 45 minutes, wrapping to the next days), with customers, assets and the technician.
-pub fn day_of_jobs(now: Timestamp, technician: &User, count: usize, ids: &dyn IdSource) -> ImportFile {
+pub fn day_of_jobs(
+    now: Timestamp,
+    technician: &User,
+    count: usize,
+    ids: &dyn IdSource,
+) -> ImportFile {
     let day_start = now.duration_trunc(Duration::days(1)).expect("day") + Duration::hours(8);
     let customers: Vec<Customer> = CUSTOMERS
         .iter()
@@ -65,15 +136,25 @@ pub fn day_of_jobs(now: Timestamp, technician: &User, count: usize, ids: &dyn Id
                 customer_id: c.id,
                 model: model.into(),
                 serial: Some(format!("{prefix}-{:06}", 204_117 + i * 7_919)),
-                installed_on: Some(chrono::NaiveDate::from_ymd_opt(2023, 3 + (i % 9) as u32, 10).expect("date")),
-                warranty_end: Some(chrono::NaiveDate::from_ymd_opt(2027, 3 + (i % 9) as u32, 10).expect("date")),
+                installed_on: Some(
+                    chrono::NaiveDate::from_ymd_opt(2023, 3 + (i % 9) as u32, 10).expect("date"),
+                ),
+                warranty_end: Some(
+                    chrono::NaiveDate::from_ymd_opt(2027, 3 + (i % 9) as u32, 10).expect("date"),
+                ),
             }
         })
         .collect();
     let work_orders = (0..count)
         .map(|i| {
             let (job_type, problem) = PROBLEMS[i % PROBLEMS.len()];
-            let priority = [Priority::Normal, Priority::High, Priority::Normal, Priority::Urgent, Priority::Low][i % 5];
+            let priority = [
+                Priority::Normal,
+                Priority::High,
+                Priority::Normal,
+                Priority::Urgent,
+                Priority::Low,
+            ][i % 5];
             let reported_at = day_start - Duration::hours(2 + (i % 7) as i64);
             let (respond_by, resolve_by) = SlaPolicy::for_priority(priority).deadlines(reported_at);
             let slot = day_start + Duration::minutes(45 * i as i64);
@@ -106,7 +187,12 @@ pub fn day_of_jobs(now: Timestamp, technician: &User, count: usize, ids: &dyn Id
             }
         })
         .collect();
-    ImportFile { users: vec![technician.clone()], customers, assets, work_orders }
+    ImportFile {
+        users: vec![technician.clone()],
+        customers,
+        assets,
+        work_orders,
+    }
 }
 
 /// A technician to assign sample jobs to.

@@ -20,7 +20,11 @@ struct Fixture {
 }
 
 fn options(clock: &Arc<FixedClock>) -> ReplicaOptions {
-    ReplicaOptions { clock: clock.clone(), ids: Arc::new(SeqIds::new(0x51)), schema_upto: None }
+    ReplicaOptions {
+        clock: clock.clone(),
+        ids: Arc::new(SeqIds::new(0x51)),
+        schema_upto: None,
+    }
 }
 
 fn fixture() -> Fixture {
@@ -30,8 +34,15 @@ fn fixture() -> Fixture {
     let ids = SeqIds::new(0x77);
     let file = day_of_jobs(clock.now_ts(), &sample_technician(&ids), 6, &ids);
     let jobs = file.work_orders.iter().map(|w| w.id).collect();
-    replica.import_json(&serde_json::to_string(&file).unwrap()).unwrap();
-    Fixture { dir, clock, replica, jobs }
+    replica
+        .import_json(&serde_json::to_string(&file).unwrap())
+        .unwrap();
+    Fixture {
+        dir,
+        clock,
+        replica,
+        jobs,
+    }
 }
 
 trait NowTs {
@@ -44,12 +55,26 @@ impl NowTs for FixedClock {
 }
 
 fn op_count(r: &Replica) -> i64 {
-    r.connection().query_row("SELECT count(*) FROM oplog", [], |row| row.get(0)).unwrap()
+    r.connection()
+        .query_row("SELECT count(*) FROM oplog", [], |row| row.get(0))
+        .unwrap()
 }
 
 fn sign(r: &mut Replica, job: WorkOrderId) {
-    let stroke = vec![StrokePoint { x: 1.0, y: 1.0, t: 0 }, StrokePoint { x: 20.0, y: 8.0, t: 40 }];
-    r.add_signature(job, "Li Na", vec![stroke], "report text").unwrap();
+    let stroke = vec![
+        StrokePoint {
+            x: 1.0,
+            y: 1.0,
+            t: 0,
+        },
+        StrokePoint {
+            x: 20.0,
+            y: 8.0,
+            t: 40,
+        },
+    ];
+    r.add_signature(job, "Li Na", vec![stroke], "report text")
+        .unwrap();
 }
 
 fn photo_file(dir: &std::path::Path, name: &str, salt: u8) -> std::path::PathBuf {
@@ -68,13 +93,22 @@ fn work_repair_job(f: &mut Fixture, job: WorkOrderId) {
     f.clock.advance_ms(20 * 60_000);
     r.arrive(job).unwrap();
     r.start_work(job).unwrap();
-    for key in ["appointment_confirmed", "shoe_covers", "fault_confirmed", "test_run_ok", "site_cleaned", "fault_explained"] {
+    for key in [
+        "appointment_confirmed",
+        "shoe_covers",
+        "fault_confirmed",
+        "test_run_ok",
+        "site_cleaned",
+        "fault_explained",
+    ] {
         r.answer(job, key, AnswerValue::Check(true)).unwrap();
     }
-    r.answer(job, "root_cause", AnswerValue::Choice("wear".into())).unwrap();
+    r.answer(job, "root_cause", AnswerValue::Choice("wear".into()))
+        .unwrap();
     let before = photo_file(f.dir.path(), "before.jpg", 1);
     let after = photo_file(f.dir.path(), "after.jpg", 2);
-    r.attach_photo(job, &before, PhotoKind::Before, Some("leak under the unit")).unwrap();
+    r.attach_photo(job, &before, PhotoKind::Before, Some("leak under the unit"))
+        .unwrap();
     r.attach_photo(job, &after, PhotoKind::After, None).unwrap();
     sign(r, job);
     f.clock.advance_ms(40 * 60_000);
@@ -91,8 +125,14 @@ fn a_whole_visit_is_recorded_with_its_times() {
     assert!(d.missing_for_completion.is_empty());
     let kinds: Vec<_> = d.time_entries.iter().map(|t| t.kind.as_str()).collect();
     assert_eq!(kinds, ["travel", "work"]);
-    assert_eq!((d.time_entries[0].ended_at - d.time_entries[0].started_at).num_minutes(), 20);
-    assert_eq!((d.time_entries[1].ended_at - d.time_entries[1].started_at).num_minutes(), 40);
+    assert_eq!(
+        (d.time_entries[0].ended_at - d.time_entries[0].started_at).num_minutes(),
+        20
+    );
+    assert_eq!(
+        (d.time_entries[1].ended_at - d.time_entries[1].started_at).num_minutes(),
+        40
+    );
     let steps: Vec<_> = d.history.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(steps, ["start_travel", "arrive", "start_work", "complete"]);
     assert_eq!(d.photos.len(), 2);
@@ -119,14 +159,28 @@ fn a_write_and_its_ops_are_atomic_under_injected_faults() {
         let err = f.replica.add_note(job, "gate code 1234").unwrap_err();
         assert!(matches!(err, Error::InjectedFault(_)));
 
-        assert_eq!(op_count(&f.replica), ops_before, "no ops left behind at {point:?}");
+        assert_eq!(
+            op_count(&f.replica),
+            ops_before,
+            "no ops left behind at {point:?}"
+        );
         let detail_after = serde_json::to_value(f.replica.job(job).unwrap()).unwrap();
-        assert_eq!(detail_after, detail_before, "no data change left behind at {point:?}");
+        assert_eq!(
+            detail_after, detail_before,
+            "no data change left behind at {point:?}"
+        );
 
         // The next write continues the sequence without a gap.
         f.replica.inject_fault(None);
         f.replica.arrive(job).unwrap();
-        let seqs: Vec<u64> = f.replica.oplog(100).unwrap().iter().rev().map(|l| l.op.device_seq).collect();
+        let seqs: Vec<u64> = f
+            .replica
+            .oplog(100)
+            .unwrap()
+            .iter()
+            .rev()
+            .map(|l| l.op.device_seq)
+            .collect();
         assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
     }
 }
@@ -136,7 +190,9 @@ fn device_seq_is_contiguous_across_restarts_and_ops_carry_old_new_and_hlc() {
     let mut f = fixture();
     let job = f.jobs[2];
     f.replica.set_diagnosis(job, "Worn pump seal").unwrap();
-    f.replica.set_diagnosis(job, "Worn pump seal and clogged filter").unwrap();
+    f.replica
+        .set_diagnosis(job, "Worn pump seal and clogged filter")
+        .unwrap();
     let device = f.replica.device_id();
     drop(f.replica);
 
@@ -144,7 +200,8 @@ fn device_seq_is_contiguous_across_restarts_and_ops_carry_old_new_and_hlc() {
     f.clock.advance_ms(-3_600_000);
     let mut r = Replica::open(f.dir.path(), options(&f.clock)).unwrap();
     assert_eq!(r.device_id(), device, "the device keeps its identity");
-    r.add_note(job, "Customer asks for a call before arrival").unwrap();
+    r.add_note(job, "Customer asks for a call before arrival")
+        .unwrap();
     r.add_part(job, "SEAL-22", "Pump seal", 1.0).unwrap();
 
     let log: Vec<_> = r.oplog(100).unwrap().into_iter().rev().collect();
@@ -171,11 +228,15 @@ fn completing_with_missing_items_names_each_and_changes_nothing() {
     let r = &mut f.replica;
     r.arrive(job).unwrap();
     r.start_work(job).unwrap();
-    r.answer(job, "appointment_confirmed", AnswerValue::Check(true)).unwrap();
-    r.answer(job, "shoe_covers", AnswerValue::Check(false)).unwrap();
+    r.answer(job, "appointment_confirmed", AnswerValue::Check(true))
+        .unwrap();
+    r.answer(job, "shoe_covers", AnswerValue::Check(false))
+        .unwrap();
     let ops = op_count(r);
     let err = r.complete(job).unwrap_err();
-    let Error::CompletionBlocked(blocked) = &err else { panic!("{err}") };
+    let Error::CompletionBlocked(blocked) = &err else {
+        panic!("{err}")
+    };
     let msg = err.to_string();
     for expected in [
         "\"Shoe covers worn on entering\" (shoe_covers)",
@@ -191,9 +252,19 @@ fn completing_with_missing_items_names_each_and_changes_nothing() {
         assert!(msg.contains(expected), "{expected} missing from: {msg}");
     }
     assert!(!msg.contains("appointment_confirmed"));
-    assert_eq!(blocked.missing.iter().filter(|m| matches!(m, Missing::Photo { .. })).count(), 2);
+    assert_eq!(
+        blocked
+            .missing
+            .iter()
+            .filter(|m| matches!(m, Missing::Photo { .. }))
+            .count(),
+        2
+    );
     assert_eq!(op_count(r), ops);
-    assert_eq!(r.job(job).unwrap().work_order.status, WorkOrderStatus::InProgress);
+    assert_eq!(
+        r.job(job).unwrap().work_order.status,
+        WorkOrderStatus::InProgress
+    );
 }
 
 #[test]
@@ -203,10 +274,18 @@ fn invalid_steps_and_inputs_are_refused_with_clear_errors() {
     let r = &mut f.replica;
     let ops = op_count(r);
     let err = r.start_work(job).unwrap_err();
-    assert_eq!(err.to_string(), "cannot start_work a job that is assigned: record arrival on site before starting work");
+    assert_eq!(
+        err.to_string(),
+        "cannot start_work a job that is assigned: record arrival on site before starting work"
+    );
     assert_eq!(err.code(), "invalid_transition");
-    let err = r.answer(job, "shoe_covers", AnswerValue::Number(3.0)).unwrap_err();
-    assert_eq!(err.to_string(), "item \"shoe_covers\" expects a yes/no answer");
+    let err = r
+        .answer(job, "shoe_covers", AnswerValue::Number(3.0))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "item \"shoe_covers\" expects a yes/no answer"
+    );
     let err = r.add_feedback(job, 9, None, None).unwrap_err();
     assert!(err.to_string().contains("choose 1 to 5"));
     let err = r.add_part(job, "P-1", "x", -2.0).unwrap_err();
@@ -215,7 +294,9 @@ fn invalid_steps_and_inputs_are_refused_with_clear_errors() {
     assert_eq!(err.code(), "unknown_job");
     let not_image = f.dir.path().join("notes.txt");
     std::fs::write(&not_image, "hello").unwrap();
-    let err = r.attach_photo(job, &not_image, PhotoKind::Before, None).unwrap_err();
+    let err = r
+        .attach_photo(job, &not_image, PhotoKind::Before, None)
+        .unwrap_err();
     assert!(err.to_string().contains("is not a JPEG, PNG or WebP image"));
     assert_eq!(op_count(r), ops, "nothing stored for refused input");
 }
@@ -231,7 +312,12 @@ fn job_list_is_in_appointment_order_with_sla_state() {
     sorted.sort();
     assert_eq!(starts, sorted);
     assert_eq!(today[0].customer_name, "Harbour View Dental");
-    assert!(f.replica.jobs(JobScope::Done, Day { end }).unwrap().is_empty());
+    assert!(
+        f.replica
+            .jobs(JobScope::Done, Day { end })
+            .unwrap()
+            .is_empty()
+    );
     // The urgent job (index 3) was reported 5 h before 08:00 with a 2 h response window.
     assert!(today[3].sla.respond.is_breached());
     assert!(!today[0].sla.is_breached());
@@ -244,17 +330,45 @@ fn an_older_replica_is_upgraded_with_its_data() {
     let ids = SeqIds::new(0x33);
     let file = day_of_jobs(clock.now_ts(), &sample_technician(&ids), 3, &ids);
     {
-        let mut old = Replica::open(dir.path(), ReplicaOptions { schema_upto: Some(1), ..options(&clock) }).unwrap();
-        old.import_json(&serde_json::to_string(&file).unwrap()).unwrap();
-        let v: u32 = old.connection().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let mut old = Replica::open(
+            dir.path(),
+            ReplicaOptions {
+                schema_upto: Some(1),
+                ..options(&clock)
+            },
+        )
+        .unwrap();
+        old.import_json(&serde_json::to_string(&file).unwrap())
+            .unwrap();
+        let v: u32 = old
+            .connection()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v, 1);
     }
     let mut r = Replica::open(dir.path(), options(&clock)).unwrap();
-    let v: u32 = r.connection().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let v: u32 = r
+        .connection()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(v, onsite_client::db::schema_version());
-    assert_eq!(r.jobs(JobScope::All, Day { end: clock.now_ts() }).unwrap().len(), 3);
+    assert_eq!(
+        r.jobs(
+            JobScope::All,
+            Day {
+                end: clock.now_ts()
+            }
+        )
+        .unwrap()
+        .len(),
+        3
+    );
     r.add_note(file.work_orders[0].id, "after upgrade").unwrap();
-    assert_eq!(r.pending_op_count().unwrap(), 1, "sync state exists after the upgrade");
+    assert_eq!(
+        r.pending_op_count().unwrap(),
+        1,
+        "sync state exists after the upgrade"
+    );
 }
 
 #[test]
@@ -263,17 +377,25 @@ fn a_file_that_is_not_a_replica_is_refused_and_left_untouched() {
     let path = dir.path().join(onsite_client::DB_FILE);
     let junk = b"%PDF-1.7 this is somebody's invoice, not a database".repeat(100);
     std::fs::write(&path, &junk).unwrap();
-    let err = Replica::open(dir.path(), ReplicaOptions::default()).err().unwrap();
+    let err = Replica::open(dir.path(), ReplicaOptions::default())
+        .err()
+        .unwrap();
     assert_eq!(err.code(), "not_a_replica", "{err}");
     assert!(err.to_string().contains("left untouched"));
-    assert!(std::fs::read(&path).unwrap() == junk, "the file is not overwritten");
+    assert!(
+        std::fs::read(&path).unwrap() == junk,
+        "the file is not overwritten"
+    );
 
     // Another program's SQLite database is not ours either.
     let other = tempfile::tempdir().unwrap();
     let conn = rusqlite::Connection::open(other.path().join(onsite_client::DB_FILE)).unwrap();
-    conn.execute_batch("CREATE TABLE invoices (id INTEGER); INSERT INTO invoices VALUES (1);").unwrap();
+    conn.execute_batch("CREATE TABLE invoices (id INTEGER); INSERT INTO invoices VALUES (1);")
+        .unwrap();
     drop(conn);
-    let err = Replica::open(other.path(), ReplicaOptions::default()).err().unwrap();
+    let err = Replica::open(other.path(), ReplicaOptions::default())
+        .err()
+        .unwrap();
     assert_eq!(err.code(), "not_a_replica", "{err}");
 }
 
@@ -293,9 +415,17 @@ fn a_damaged_replica_is_refused_and_left_untouched() {
         *b = 0xA5;
     }
     std::fs::write(&path, &bytes).unwrap();
-    let err = Replica::open(&dir, ReplicaOptions::default()).err().unwrap();
-    assert!(matches!(err.code(), "replica_corrupt" | "not_a_replica"), "{err}");
-    assert!(std::fs::read(&path).unwrap() == bytes, "the damaged file is not overwritten");
+    let err = Replica::open(&dir, ReplicaOptions::default())
+        .err()
+        .unwrap();
+    assert!(
+        matches!(err.code(), "replica_corrupt" | "not_a_replica"),
+        "{err}"
+    );
+    assert!(
+        std::fs::read(&path).unwrap() == bytes,
+        "the damaged file is not overwritten"
+    );
 }
 
 #[test]
@@ -307,5 +437,7 @@ fn closed_jobs_refuse_changes_but_keep_taking_notes() {
     let err = f.replica.set_diagnosis(job, "changed my mind").unwrap_err();
     assert_eq!(err.code(), "job_closed");
     assert!(err.to_string().contains("ask the office to reopen it"));
-    f.replica.add_note(job, "Customer called: all working").unwrap();
+    f.replica
+        .add_note(job, "Customer called: all working")
+        .unwrap();
 }

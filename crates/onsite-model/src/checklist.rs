@@ -30,7 +30,10 @@ pub struct Label {
 }
 
 fn label(en: &str, zh: &str) -> Label {
-    Label { en: en.to_owned(), zh: zh.to_owned() }
+    Label {
+        en: en.to_owned(),
+        zh: zh.to_owned(),
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -54,8 +57,12 @@ pub enum ItemKind {
         max: Option<f64>,
     },
     /// Answered by a photo of the job, of the given kind.
-    Photo { kind: PhotoKind },
-    Choice { options: Vec<ChoiceOption> },
+    Photo {
+        kind: PhotoKind,
+    },
+    Choice {
+        options: Vec<ChoiceOption>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -114,9 +121,9 @@ impl ChecklistTemplate {
         match (&item.kind, value) {
             (ItemKind::Check, AnswerValue::Check(_)) => Ok(()),
             (ItemKind::Text, AnswerValue::Text(t)) if t.chars().count() <= 4000 => Ok(()),
-            (ItemKind::Text, AnswerValue::Text(_)) => {
-                Err(format!("answer to {key:?} is longer than 4000 characters; shorten it"))
-            }
+            (ItemKind::Text, AnswerValue::Text(_)) => Err(format!(
+                "answer to {key:?} is longer than 4000 characters; shorten it"
+            )),
             (ItemKind::Number { min, max, unit }, AnswerValue::Number(n)) => {
                 let unit = unit.as_deref().unwrap_or("");
                 if !n.is_finite() {
@@ -125,12 +132,16 @@ impl ChecklistTemplate {
                 if let Some(min) = min
                     && n < min
                 {
-                    return Err(format!("{n}{unit} is below the minimum {min}{unit} for {key:?}"));
+                    return Err(format!(
+                        "{n}{unit} is below the minimum {min}{unit} for {key:?}"
+                    ));
                 }
                 if let Some(max) = max
                     && n > max
                 {
-                    return Err(format!("{n}{unit} is above the maximum {max}{unit} for {key:?}"));
+                    return Err(format!(
+                        "{n}{unit} is above the maximum {max}{unit} for {key:?}"
+                    ));
                 }
                 Ok(())
             }
@@ -140,7 +151,10 @@ impl ChecklistTemplate {
                     Ok(())
                 } else {
                     let keys: Vec<&str> = options.iter().map(|o| o.key.as_str()).collect();
-                    Err(format!("{c:?} is not a choice for {key:?}; choose one of: {}", keys.join(", ")))
+                    Err(format!(
+                        "{c:?} is not a choice for {key:?}; choose one of: {}",
+                        keys.join(", ")
+                    ))
                 }
             }
             (kind, _) => Err(format!(
@@ -170,11 +184,17 @@ impl ChecklistTemplate {
     }
 
     /// The completion guard: everything still missing, in template order, or `Ok`.
-    pub fn check_completion(&self, evidence: &CompletionEvidence<'_>) -> Result<(), CompletionBlocked> {
+    pub fn check_completion(
+        &self,
+        evidence: &CompletionEvidence<'_>,
+    ) -> Result<(), CompletionBlocked> {
         let mut missing = Vec::new();
         for item in self.items.iter().filter(|i| i.required) {
             if !Self::satisfied(item, evidence.answers.get(item.key.as_str()).copied()) {
-                missing.push(Missing::ChecklistItem { key: item.key.clone(), label: item.label.clone() });
+                missing.push(Missing::ChecklistItem {
+                    key: item.key.clone(),
+                    label: item.label.clone(),
+                });
             }
         }
         for kind in &self.required_photos {
@@ -185,7 +205,11 @@ impl ChecklistTemplate {
         if self.signature == SignatureRule::Required && !evidence.signed {
             missing.push(Missing::Signature);
         }
-        if missing.is_empty() { Ok(()) } else { Err(CompletionBlocked { missing }) }
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(CompletionBlocked { missing })
+        }
     }
 }
 
@@ -208,7 +232,9 @@ pub enum Missing {
 impl fmt::Display for Missing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Missing::ChecklistItem { key, label } => write!(f, "checklist item \"{}\" ({key})", label.en),
+            Missing::ChecklistItem { key, label } => {
+                write!(f, "checklist item \"{}\" ({key})", label.en)
+            }
             Missing::Photo { kind } => write!(f, "{} photo", kind.as_str().replace('_', " ")),
             Missing::Signature => f.write_str("customer signature"),
         }
@@ -221,15 +247,31 @@ pub struct CompletionBlocked {
     pub missing: Vec<Missing>,
 }
 
-fn item(key: &str, phase: Phase, kind: ItemKind, required: bool, en: &str, zh: &str) -> ChecklistItem {
-    ChecklistItem { key: key.to_owned(), phase, kind, required, label: label(en, zh) }
+fn item(
+    key: &str,
+    phase: Phase,
+    kind: ItemKind,
+    required: bool,
+    en: &str,
+    zh: &str,
+) -> ChecklistItem {
+    ChecklistItem {
+        key: key.to_owned(),
+        phase,
+        kind,
+        required,
+        label: label(en, zh),
+    }
 }
 
 fn choice(options: &[(&str, &str, &str)]) -> ItemKind {
     ItemKind::Choice {
         options: options
             .iter()
-            .map(|(key, en, zh)| ChoiceOption { key: (*key).to_owned(), label: label(en, zh) })
+            .map(|(key, en, zh)| ChoiceOption {
+                key: (*key).to_owned(),
+                label: label(en, zh),
+            })
             .collect(),
     }
 }
@@ -237,16 +279,40 @@ fn choice(options: &[(&str, &str, &str)]) -> ItemKind {
 /// The conduct items every visit carries, per the service standard.
 fn conduct_items() -> (Vec<ChecklistItem>, Vec<ChecklistItem>) {
     let arrival = vec![
-        item("appointment_confirmed", Phase::Arrival, ItemKind::Check, true,
-            "Appointment confirmed with the customer in advance", "已提前与客户确认预约"),
-        item("shoe_covers", Phase::Arrival, ItemKind::Check, true,
-            "Shoe covers worn on entering", "进门已穿戴鞋套"),
+        item(
+            "appointment_confirmed",
+            Phase::Arrival,
+            ItemKind::Check,
+            true,
+            "Appointment confirmed with the customer in advance",
+            "已提前与客户确认预约",
+        ),
+        item(
+            "shoe_covers",
+            Phase::Arrival,
+            ItemKind::Check,
+            true,
+            "Shoe covers worn on entering",
+            "进门已穿戴鞋套",
+        ),
     ];
     let departure = vec![
-        item("site_cleaned", Phase::Departure, ItemKind::Check, true,
-            "Work area cleaned up", "工作区域已清理干净"),
-        item("fault_explained", Phase::Departure, ItemKind::Check, true,
-            "Fault and fix explained to the customer", "已向客户说明故障原因及处理方法"),
+        item(
+            "site_cleaned",
+            Phase::Departure,
+            ItemKind::Check,
+            true,
+            "Work area cleaned up",
+            "工作区域已清理干净",
+        ),
+        item(
+            "fault_explained",
+            Phase::Departure,
+            ItemKind::Check,
+            true,
+            "Fault and fix explained to the customer",
+            "已向客户说明故障原因及处理方法",
+        ),
     ];
     (arrival, departure)
 }
@@ -281,17 +347,36 @@ pub fn template_for(job_type: JobType) -> ChecklistTemplate {
         JobType::Repair => template(
             job_type,
             vec![
-                item("fault_confirmed", Work, ItemKind::Check, true,
-                    "Reported fault reproduced or confirmed", "已复现或确认报修故障"),
-                item("root_cause", Work, choice(&[
-                    ("wear", "Wear and tear", "自然磨损"),
-                    ("defect", "Manufacturing defect", "产品缺陷"),
-                    ("installation", "Installation fault", "安装问题"),
-                    ("misuse", "Misuse or damage", "使用不当或损坏"),
-                    ("other", "Other", "其他"),
-                ]), true, "Root cause", "故障原因"),
-                item("test_run_ok", Work, ItemKind::Check, true,
-                    "Test run after repair passed", "维修后试机正常"),
+                item(
+                    "fault_confirmed",
+                    Work,
+                    ItemKind::Check,
+                    true,
+                    "Reported fault reproduced or confirmed",
+                    "已复现或确认报修故障",
+                ),
+                item(
+                    "root_cause",
+                    Work,
+                    choice(&[
+                        ("wear", "Wear and tear", "自然磨损"),
+                        ("defect", "Manufacturing defect", "产品缺陷"),
+                        ("installation", "Installation fault", "安装问题"),
+                        ("misuse", "Misuse or damage", "使用不当或损坏"),
+                        ("other", "Other", "其他"),
+                    ]),
+                    true,
+                    "Root cause",
+                    "故障原因",
+                ),
+                item(
+                    "test_run_ok",
+                    Work,
+                    ItemKind::Check,
+                    true,
+                    "Test run after repair passed",
+                    "维修后试机正常",
+                ),
             ],
             vec![PhotoKind::Before, PhotoKind::After],
             SignatureRule::Required,
@@ -299,14 +384,38 @@ pub fn template_for(job_type: JobType) -> ChecklistTemplate {
         JobType::Install => template(
             job_type,
             vec![
-                item("site_suitable", Work, ItemKind::Check, true,
-                    "Site checked: space, power and water supply suitable", "已检查安装环境（空间、电源、水源）"),
-                item("unit_level", Work, ItemKind::Check, true,
-                    "Unit installed level and secured", "设备已水平安装并固定"),
-                item("test_run_ok", Work, ItemKind::Check, true,
-                    "Commissioning test run passed", "调试试机正常"),
-                item("customer_instructed", Work, ItemKind::Check, true,
-                    "Customer shown how to use the product", "已向客户演示产品使用方法"),
+                item(
+                    "site_suitable",
+                    Work,
+                    ItemKind::Check,
+                    true,
+                    "Site checked: space, power and water supply suitable",
+                    "已检查安装环境（空间、电源、水源）",
+                ),
+                item(
+                    "unit_level",
+                    Work,
+                    ItemKind::Check,
+                    true,
+                    "Unit installed level and secured",
+                    "设备已水平安装并固定",
+                ),
+                item(
+                    "test_run_ok",
+                    Work,
+                    ItemKind::Check,
+                    true,
+                    "Commissioning test run passed",
+                    "调试试机正常",
+                ),
+                item(
+                    "customer_instructed",
+                    Work,
+                    ItemKind::Check,
+                    true,
+                    "Customer shown how to use the product",
+                    "已向客户演示产品使用方法",
+                ),
             ],
             vec![PhotoKind::After, PhotoKind::SerialPlate],
             SignatureRule::Required,
@@ -314,13 +423,34 @@ pub fn template_for(job_type: JobType) -> ChecklistTemplate {
         JobType::Maintenance => template(
             job_type,
             vec![
-                item("filters_cleaned", Work, ItemKind::Check, true,
-                    "Filters cleaned or replaced", "滤网已清洁或更换"),
-                item("pressure_reading", Work, ItemKind::Number {
-                    unit: Some("bar".into()), min: Some(0.0), max: Some(50.0),
-                }, false, "Operating pressure reading", "运行压力读数"),
-                item("test_run_ok", Work, ItemKind::Check, true,
-                    "Test run after maintenance passed", "保养后试机正常"),
+                item(
+                    "filters_cleaned",
+                    Work,
+                    ItemKind::Check,
+                    true,
+                    "Filters cleaned or replaced",
+                    "滤网已清洁或更换",
+                ),
+                item(
+                    "pressure_reading",
+                    Work,
+                    ItemKind::Number {
+                        unit: Some("bar".into()),
+                        min: Some(0.0),
+                        max: Some(50.0),
+                    },
+                    false,
+                    "Operating pressure reading",
+                    "运行压力读数",
+                ),
+                item(
+                    "test_run_ok",
+                    Work,
+                    ItemKind::Check,
+                    true,
+                    "Test run after maintenance passed",
+                    "保养后试机正常",
+                ),
             ],
             vec![PhotoKind::After],
             SignatureRule::Required,
@@ -328,12 +458,26 @@ pub fn template_for(job_type: JobType) -> ChecklistTemplate {
         JobType::Inspection => template(
             job_type,
             vec![
-                item("condition", Work, choice(&[
-                    ("good", "Good", "良好"),
-                    ("fair", "Fair, monitor", "一般，需关注"),
-                    ("poor", "Poor, repair needed", "较差，需维修"),
-                ]), true, "Overall condition", "整体状况"),
-                item("findings", Work, ItemKind::Text, false, "Findings", "检查发现"),
+                item(
+                    "condition",
+                    Work,
+                    choice(&[
+                        ("good", "Good", "良好"),
+                        ("fair", "Fair, monitor", "一般，需关注"),
+                        ("poor", "Poor, repair needed", "较差，需维修"),
+                    ]),
+                    true,
+                    "Overall condition",
+                    "整体状况",
+                ),
+                item(
+                    "findings",
+                    Work,
+                    ItemKind::Text,
+                    false,
+                    "Findings",
+                    "检查发现",
+                ),
             ],
             vec![],
             SignatureRule::Waived {
@@ -351,8 +495,15 @@ mod tests {
     #[test]
     fn every_default_template_carries_the_conduct_items_in_both_languages() {
         for t in default_templates() {
-            for key in ["appointment_confirmed", "shoe_covers", "site_cleaned", "fault_explained"] {
-                let item = t.item(key).unwrap_or_else(|| panic!("{} lacks {key}", t.key));
+            for key in [
+                "appointment_confirmed",
+                "shoe_covers",
+                "site_cleaned",
+                "fault_explained",
+            ] {
+                let item = t
+                    .item(key)
+                    .unwrap_or_else(|| panic!("{} lacks {key}", t.key));
                 assert!(item.required);
                 assert!(!item.label.en.is_empty() && !item.label.zh.is_empty());
             }
@@ -404,17 +555,33 @@ mod tests {
     #[test]
     fn answers_are_validated_against_the_item() {
         let t = template_for(JobType::Maintenance);
-        t.validate_answer("pressure_reading", &AnswerValue::Number(2.5)).unwrap();
-        let e = t.validate_answer("pressure_reading", &AnswerValue::Number(80.0)).unwrap_err();
-        assert_eq!(e, "80bar is above the maximum 50bar for \"pressure_reading\"");
-        let e = t.validate_answer("shoe_covers", &AnswerValue::Text("yes".into())).unwrap_err();
+        t.validate_answer("pressure_reading", &AnswerValue::Number(2.5))
+            .unwrap();
+        let e = t
+            .validate_answer("pressure_reading", &AnswerValue::Number(80.0))
+            .unwrap_err();
+        assert_eq!(
+            e,
+            "80bar is above the maximum 50bar for \"pressure_reading\""
+        );
+        let e = t
+            .validate_answer("shoe_covers", &AnswerValue::Text("yes".into()))
+            .unwrap_err();
         assert_eq!(e, "item \"shoe_covers\" expects a yes/no answer");
-        let e = t.validate_answer("nope", &AnswerValue::Check(true)).unwrap_err();
-        assert!(e.starts_with("checklist maintenance has no item \"nope\""), "{e}");
+        let e = t
+            .validate_answer("nope", &AnswerValue::Check(true))
+            .unwrap_err();
+        assert!(
+            e.starts_with("checklist maintenance has no item \"nope\""),
+            "{e}"
+        );
         let r = template_for(JobType::Repair);
-        let e = r.validate_answer("root_cause", &AnswerValue::Choice("aliens".into())).unwrap_err();
+        let e = r
+            .validate_answer("root_cause", &AnswerValue::Choice("aliens".into()))
+            .unwrap_err();
         assert!(e.contains("choose one of: wear, defect"), "{e}");
-        r.validate_answer("root_cause", &AnswerValue::Choice("wear".into())).unwrap();
+        r.validate_answer("root_cause", &AnswerValue::Choice("wear".into()))
+            .unwrap();
         let photo = AnswerValue::Photo(PhotoId::new(&SeqIds::new(1)));
         assert!(r.validate_answer("fault_confirmed", &photo).is_err());
     }

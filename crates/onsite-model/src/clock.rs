@@ -33,7 +33,9 @@ pub struct FixedClock {
 
 impl FixedClock {
     pub fn new(t: Timestamp) -> Self {
-        Self { ms: AtomicI64::new(t.timestamp_millis()) }
+        Self {
+            ms: AtomicI64::new(t.timestamp_millis()),
+        }
     }
 
     pub fn set(&self, t: Timestamp) {
@@ -86,7 +88,10 @@ pub struct SeqIds {
 
 impl SeqIds {
     pub fn new(prefix: u8) -> Self {
-        Self { prefix, next: AtomicU64::new(1) }
+        Self {
+            prefix,
+            next: AtomicU64::new(1),
+        }
     }
 }
 

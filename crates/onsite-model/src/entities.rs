@@ -357,12 +357,17 @@ pub struct Feedback {
 impl Feedback {
     pub fn validate(&self) -> Result<(), String> {
         if !(1..=5).contains(&self.rating) {
-            return Err(format!("rating {} is out of range; choose 1 to 5 stars", self.rating));
+            return Err(format!(
+                "rating {} is out of range; choose 1 to 5 stars",
+                self.rating
+            ));
         }
         if let Some(nps) = self.nps
             && nps > 10
         {
-            return Err(format!("recommendation score {nps} is out of range; choose 0 to 10"));
+            return Err(format!(
+                "recommendation score {nps} is out of range; choose 0 to 10"
+            ));
         }
         Ok(())
     }

@@ -64,7 +64,9 @@ impl FromStr for Hlc {
         if s.len() != 16 {
             return Err(HlcParseError(s.to_owned()));
         }
-        u64::from_str_radix(s, 16).map(Hlc).map_err(|_| HlcParseError(s.to_owned()))
+        u64::from_str_radix(s, 16)
+            .map(Hlc)
+            .map_err(|_| HlcParseError(s.to_owned()))
     }
 }
 
@@ -100,7 +102,11 @@ impl HlcClock {
     /// A timestamp for a local event at wall time `wall_ms`.
     pub fn tick(&mut self, wall_ms: i64) -> Hlc {
         let wall = Hlc::new(clamp_ms(wall_ms), 0);
-        self.last = if wall > self.last { wall } else { self.last.successor() };
+        self.last = if wall > self.last {
+            wall
+        } else {
+            self.last.successor()
+        };
         self.last
     }
 
@@ -145,8 +151,13 @@ mod tests {
 
     #[derive(Debug, Clone)]
     enum Event {
-        Local { wall_jump_ms: i64 },
-        Remote { remote_offset_ms: i64, wall_jump_ms: i64 },
+        Local {
+            wall_jump_ms: i64,
+        },
+        Remote {
+            remote_offset_ms: i64,
+            wall_jump_ms: i64,
+        },
     }
 
     fn event() -> impl Strategy<Value = Event> {
@@ -155,8 +166,10 @@ mod tests {
         prop_oneof![
             (-YEAR_MS..YEAR_MS).prop_map(|j| Event::Local { wall_jump_ms: j }),
             (-1000i64..1000).prop_map(|j| Event::Local { wall_jump_ms: j }),
-            ((-YEAR_MS..YEAR_MS), (-1000i64..1000))
-                .prop_map(|(r, j)| Event::Remote { remote_offset_ms: r, wall_jump_ms: j }),
+            ((-YEAR_MS..YEAR_MS), (-1000i64..1000)).prop_map(|(r, j)| Event::Remote {
+                remote_offset_ms: r,
+                wall_jump_ms: j
+            }),
         ]
     }
 

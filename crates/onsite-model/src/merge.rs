@@ -46,8 +46,14 @@ pub enum FieldDecision {
 
 /// Decides a write of one field. `current` is `None` when the field was never written
 /// through the log (e.g. set when the row was created).
-pub fn decide_field(current: Option<&FieldStamp>, base_version: Option<u64>, incoming: &FieldStamp) -> FieldDecision {
-    let Some(current) = current else { return FieldDecision::Apply };
+pub fn decide_field(
+    current: Option<&FieldStamp>,
+    base_version: Option<u64>,
+    incoming: &FieldStamp,
+) -> FieldDecision {
+    let Some(current) = current else {
+        return FieldDecision::Apply;
+    };
     if current.version <= base_version.unwrap_or(0) {
         return FieldDecision::Apply;
     }
@@ -94,7 +100,11 @@ mod tests {
     use proptest::prelude::*;
 
     fn stamp(version: u64, hlc: u64, dev: Option<DeviceId>) -> FieldStamp {
-        FieldStamp { version, hlc: Hlc::from_u64(hlc), device_id: dev }
+        FieldStamp {
+            version,
+            hlc: Hlc::from_u64(hlc),
+            device_id: dev,
+        }
     }
 
     #[test]
@@ -103,22 +113,55 @@ mod tests {
         let a = DeviceId::new(&ids);
         let b = DeviceId::new(&ids);
         let cur = stamp(10, 500, Some(a));
-        assert_eq!(decide_field(None, None, &stamp(0, 1, Some(b))), FieldDecision::Apply);
-        assert_eq!(decide_field(Some(&cur), Some(10), &stamp(0, 1, Some(b))), FieldDecision::Apply);
-        assert_eq!(decide_field(Some(&cur), Some(9), &stamp(0, 600, Some(b))), FieldDecision::ApplyOverConcurrent);
-        assert_eq!(decide_field(Some(&cur), Some(9), &stamp(0, 400, Some(b))), FieldDecision::KeepCurrent);
+        assert_eq!(
+            decide_field(None, None, &stamp(0, 1, Some(b))),
+            FieldDecision::Apply
+        );
+        assert_eq!(
+            decide_field(Some(&cur), Some(10), &stamp(0, 1, Some(b))),
+            FieldDecision::Apply
+        );
+        assert_eq!(
+            decide_field(Some(&cur), Some(9), &stamp(0, 600, Some(b))),
+            FieldDecision::ApplyOverConcurrent
+        );
+        assert_eq!(
+            decide_field(Some(&cur), Some(9), &stamp(0, 400, Some(b))),
+            FieldDecision::KeepCurrent
+        );
         // Equal HLCs: the higher device id wins.
-        assert_eq!(decide_field(Some(&cur), None, &stamp(0, 500, Some(b))), FieldDecision::ApplyOverConcurrent);
+        assert_eq!(
+            decide_field(Some(&cur), None, &stamp(0, 500, Some(b))),
+            FieldDecision::ApplyOverConcurrent
+        );
     }
 
     #[test]
     fn a_completion_racing_a_cancel_is_a_conflict() {
         use StatusAction as A;
         use WorkOrderStatus as S;
-        assert_eq!(decide_transition(S::Cancelled, S::InProgress, A::Complete, S::Completed, true), TransitionDecision::Conflict);
-        assert_eq!(decide_transition(S::InProgress, S::InProgress, A::Complete, S::Completed, true), TransitionDecision::Apply(S::Completed));
-        assert_eq!(decide_transition(S::OnSite, S::EnRoute, A::StartWork, S::InProgress, true), TransitionDecision::Merged(S::InProgress));
-        assert_eq!(decide_transition(S::OnSite, S::OnSite, A::Arrive, S::OnSite, true), TransitionDecision::AlreadyThere);
+        assert_eq!(
+            decide_transition(S::Cancelled, S::InProgress, A::Complete, S::Completed, true),
+            TransitionDecision::Conflict
+        );
+        assert_eq!(
+            decide_transition(
+                S::InProgress,
+                S::InProgress,
+                A::Complete,
+                S::Completed,
+                true
+            ),
+            TransitionDecision::Apply(S::Completed)
+        );
+        assert_eq!(
+            decide_transition(S::OnSite, S::EnRoute, A::StartWork, S::InProgress, true),
+            TransitionDecision::Merged(S::InProgress)
+        );
+        assert_eq!(
+            decide_transition(S::OnSite, S::OnSite, A::Arrive, S::OnSite, true),
+            TransitionDecision::AlreadyThere
+        );
     }
 
     proptest! {

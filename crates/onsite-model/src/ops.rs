@@ -135,7 +135,11 @@ pub fn field_owner(entity: EntityKind, field: &str) -> Result<FieldOwner, Unknow
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Change {
     /// One field of an existing row, with the value it replaced.
-    Set { field: String, old: Value, new: Value },
+    Set {
+        field: String,
+        old: Value,
+        new: Value,
+    },
     /// A new row with its own id (notes, parts, photos, …): adding never conflicts.
     Insert { row: Value },
     /// A tombstone; `old` keeps what was removed.
@@ -156,7 +160,10 @@ pub enum Change {
         evidence: Vec<String>,
     },
     /// A person's decision on a conflict: the value to keep.
-    ResolveConflict { conflict_id: ConflictId, keep: Value },
+    ResolveConflict {
+        conflict_id: ConflictId,
+        keep: Value,
+    },
 }
 
 impl Change {
@@ -205,7 +212,14 @@ pub struct Op {
 
 impl fmt::Display for Op {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{} {} {} {}", self.device_seq, self.change.kind_name(), self.entity, self.entity_id)?;
+        write!(
+            f,
+            "#{} {} {} {}",
+            self.device_seq,
+            self.change.kind_name(),
+            self.entity,
+            self.entity_id
+        )?;
         if let Change::Set { field, .. } = &self.change {
             write!(f, ".{field}")?;
         }
@@ -229,10 +243,19 @@ mod tests {
 
     #[test]
     fn ownership_splits_the_work_order_between_roles() {
-        assert_eq!(field_owner(EntityKind::WorkOrder, "appointment_start").unwrap(), FieldOwner::Dispatcher);
-        assert_eq!(field_owner(EntityKind::WorkOrder, "diagnosis").unwrap(), FieldOwner::Technician);
+        assert_eq!(
+            field_owner(EntityKind::WorkOrder, "appointment_start").unwrap(),
+            FieldOwner::Dispatcher
+        );
+        assert_eq!(
+            field_owner(EntityKind::WorkOrder, "diagnosis").unwrap(),
+            FieldOwner::Technician
+        );
         let err = field_owner(EntityKind::WorkOrder, "status").unwrap_err();
-        assert!(err.to_string().starts_with("work_order has no field \"status\" that can be set"));
+        assert!(
+            err.to_string()
+                .starts_with("work_order has no field \"status\" that can be set")
+        );
         assert!(Role::Technician.may_write(FieldOwner::Technician));
         assert!(!Role::Technician.may_write(FieldOwner::Dispatcher));
         assert!(Role::Admin.may_write(FieldOwner::Dispatcher));
@@ -250,7 +273,11 @@ mod tests {
             entity: EntityKind::WorkOrder,
             entity_id: "x".into(),
             work_order_id: WorkOrderId::new(&ids),
-            change: Change::Set { field: "diagnosis".into(), old: Value::Null, new: "worn belt".into() },
+            change: Change::Set {
+                field: "diagnosis".into(),
+                old: Value::Null,
+                new: "worn belt".into(),
+            },
             base_version: Some(4),
             hlc: Hlc::new(5, 1),
             recorded_at: parse_ts("2026-11-22T08:00:00Z").unwrap(),

@@ -26,12 +26,18 @@ impl SlaPolicy {
             Priority::Normal => (24, 72),
             Priority::Low => (48, 120),
         };
-        Self { respond_within: Duration::hours(respond_h), resolve_within: Duration::hours(resolve_h) }
+        Self {
+            respond_within: Duration::hours(respond_h),
+            resolve_within: Duration::hours(resolve_h),
+        }
     }
 
     /// `(respond_by, resolve_by)` for a job reported at `reported_at`.
     pub fn deadlines(&self, reported_at: Timestamp) -> (Timestamp, Timestamp) {
-        (reported_at + self.respond_within, reported_at + self.resolve_within)
+        (
+            reported_at + self.respond_within,
+            reported_at + self.resolve_within,
+        )
     }
 }
 
@@ -70,14 +76,35 @@ pub enum SlaClock {
 }
 
 impl SlaClock {
-    pub fn measure(due: Option<Timestamp>, done_at: Option<Timestamp>, cancelled: bool, now: Timestamp) -> Self {
-        let Some(due) = due else { return SlaClock::NotSet };
+    pub fn measure(
+        due: Option<Timestamp>,
+        done_at: Option<Timestamp>,
+        cancelled: bool,
+        now: Timestamp,
+    ) -> Self {
+        let Some(due) = due else {
+            return SlaClock::NotSet;
+        };
         match done_at {
-            Some(at) if at <= due => SlaClock::Met { due, at, margin_ms: (due - at).num_milliseconds() },
-            Some(at) => SlaClock::Missed { due, at, late_ms: (at - due).num_milliseconds() },
+            Some(at) if at <= due => SlaClock::Met {
+                due,
+                at,
+                margin_ms: (due - at).num_milliseconds(),
+            },
+            Some(at) => SlaClock::Missed {
+                due,
+                at,
+                late_ms: (at - due).num_milliseconds(),
+            },
             None if cancelled => SlaClock::NotApplicable,
-            None if now <= due => SlaClock::Running { due, left_ms: (due - now).num_milliseconds() },
-            None => SlaClock::Breached { due, over_ms: (now - due).num_milliseconds() },
+            None if now <= due => SlaClock::Running {
+                due,
+                left_ms: (due - now).num_milliseconds(),
+            },
+            None => SlaClock::Breached {
+                due,
+                over_ms: (now - due).num_milliseconds(),
+            },
         }
     }
 
@@ -96,7 +123,11 @@ pub struct SlaState {
 impl SlaState {
     pub fn of(wo: &WorkOrder, now: Timestamp) -> Self {
         let cancelled = wo.status == WorkOrderStatus::Cancelled;
-        let resolved_at = if wo.status == WorkOrderStatus::Completed { wo.completed_at } else { None };
+        let resolved_at = if wo.status == WorkOrderStatus::Completed {
+            wo.completed_at
+        } else {
+            None
+        };
         Self {
             respond: SlaClock::measure(wo.respond_by, wo.arrived_at, cancelled, now),
             resolve: SlaClock::measure(wo.resolve_by, resolved_at, cancelled, now),
@@ -122,21 +153,42 @@ mod tests {
     #[test]
     fn clocks_run_then_are_met_or_missed_by_event_time() {
         let mut wo = sample_work_order();
-        let (respond_by, resolve_by) = SlaPolicy::for_priority(Priority::High).deadlines(wo.reported_at);
+        let (respond_by, resolve_by) =
+            SlaPolicy::for_priority(Priority::High).deadlines(wo.reported_at);
         assert_eq!(respond_by, t("2026-11-22T12:00:00Z"));
         wo.respond_by = Some(respond_by);
         wo.resolve_by = Some(resolve_by);
 
         let s = SlaState::of(&wo, t("2026-11-22T11:00:00Z"));
-        assert_eq!(s.respond, SlaClock::Running { due: respond_by, left_ms: 3_600_000 });
+        assert_eq!(
+            s.respond,
+            SlaClock::Running {
+                due: respond_by,
+                left_ms: 3_600_000
+            }
+        );
         let s = SlaState::of(&wo, t("2026-11-22T12:30:00Z"));
-        assert_eq!(s.respond, SlaClock::Breached { due: respond_by, over_ms: 1_800_000 });
+        assert_eq!(
+            s.respond,
+            SlaClock::Breached {
+                due: respond_by,
+                over_ms: 1_800_000
+            }
+        );
         assert!(s.is_breached());
 
         // Arrival recorded at 11:50 but synced much later: the SLA reads the event time.
-        wo.apply_transition(StatusAction::Arrive, t("2026-11-22T11:50:00Z")).unwrap();
+        wo.apply_transition(StatusAction::Arrive, t("2026-11-22T11:50:00Z"))
+            .unwrap();
         let s = SlaState::of(&wo, t("2026-11-23T09:00:00Z"));
-        assert_eq!(s.respond, SlaClock::Met { due: respond_by, at: t("2026-11-22T11:50:00Z"), margin_ms: 600_000 });
+        assert_eq!(
+            s.respond,
+            SlaClock::Met {
+                due: respond_by,
+                at: t("2026-11-22T11:50:00Z"),
+                margin_ms: 600_000
+            }
+        );
         assert!(matches!(s.resolve, SlaClock::Breached { .. }));
     }
 
@@ -145,7 +197,11 @@ mod tests {
         let mut wo = sample_work_order();
         assert_eq!(SlaState::of(&wo, wo.reported_at).respond, SlaClock::NotSet);
         wo.respond_by = Some(t("2026-11-22T09:00:00Z"));
-        wo.apply_transition(StatusAction::Cancel, t("2026-11-22T08:30:00Z")).unwrap();
-        assert_eq!(SlaState::of(&wo, t("2026-11-23T00:00:00Z")).respond, SlaClock::NotApplicable);
+        wo.apply_transition(StatusAction::Cancel, t("2026-11-22T08:30:00Z"))
+            .unwrap();
+        assert_eq!(
+            SlaState::of(&wo, t("2026-11-23T00:00:00Z")).respond,
+            SlaClock::NotApplicable
+        );
     }
 }

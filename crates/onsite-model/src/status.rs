@@ -59,7 +59,10 @@ impl WorkOrderStatus {
 
     /// The technician has started the visit (travelling, on site or working).
     pub fn is_active_visit(self) -> bool {
-        matches!(self, Self::EnRoute | Self::OnSite | Self::InProgress | Self::OnHold)
+        matches!(
+            self,
+            Self::EnRoute | Self::OnSite | Self::InProgress | Self::OnHold
+        )
     }
 }
 
@@ -160,7 +163,11 @@ impl FromStr for StatusAction {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {
     #[error("cannot {action} a job that is {from}: {hint}")]
-    NotAllowed { from: WorkOrderStatus, action: StatusAction, hint: &'static str },
+    NotAllowed {
+        from: WorkOrderStatus,
+        action: StatusAction,
+        hint: &'static str,
+    },
     #[error("cannot {action}: the job has no assigned technician; assign it first")]
     NotAssigned { action: StatusAction },
 }
@@ -230,14 +237,21 @@ pub fn next_status(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
     use StatusAction as A;
     use WorkOrderStatus as S;
+    use proptest::prelude::*;
 
     #[test]
     fn the_happy_path_of_a_visit() {
         let mut s = S::Assigned;
-        for a in [A::StartTravel, A::Arrive, A::StartWork, A::Hold, A::Resume, A::Complete] {
+        for a in [
+            A::StartTravel,
+            A::Arrive,
+            A::StartWork,
+            A::Hold,
+            A::Resume,
+            A::Complete,
+        ] {
             s = next_status(s, a, true).unwrap();
         }
         assert_eq!(s, S::Completed);

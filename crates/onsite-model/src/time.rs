@@ -17,9 +17,11 @@ pub fn parse_ts(s: &str) -> Result<Timestamp, chrono::ParseError> {
 
 /// Milliseconds since the Unix epoch to an instant (saturating at the representable range).
 pub fn ts_from_ms(ms: i64) -> Timestamp {
-    Utc.timestamp_millis_opt(ms)
-        .single()
-        .unwrap_or(if ms < 0 { DateTime::<Utc>::MIN_UTC } else { DateTime::<Utc>::MAX_UTC })
+    Utc.timestamp_millis_opt(ms).single().unwrap_or(if ms < 0 {
+        DateTime::<Utc>::MIN_UTC
+    } else {
+        DateTime::<Utc>::MAX_UTC
+    })
 }
 
 /// Serde helpers that keep instants in the canonical millisecond form on the wire.

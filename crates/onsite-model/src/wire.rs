@@ -68,7 +68,10 @@ pub enum OpResult {
     Merged { server_seq: u64 },
     /// Concurrent change of the same thing: one value won by the documented rule, the other
     /// is kept in the conflict row (and the job may need review).
-    Conflict { server_seq: u64, conflict_id: ConflictId },
+    Conflict {
+        server_seq: u64,
+        conflict_id: ConflictId,
+    },
     /// Not applied, with the reason; the op is still acknowledged so later ops go through.
     Rejected { code: String, reason: String },
 }
@@ -145,7 +148,10 @@ impl RowKind {
 
     /// Rows that hang off one work order.
     pub fn is_job_record(self) -> bool {
-        !matches!(self, RowKind::User | RowKind::Customer | RowKind::Asset | RowKind::WorkOrder)
+        !matches!(
+            self,
+            RowKind::User | RowKind::Customer | RowKind::Asset | RowKind::WorkOrder
+        )
     }
 }
 
@@ -255,8 +261,14 @@ mod tests {
 
     #[test]
     fn outcomes_flatten_on_the_wire() {
-        let o = OpOutcome { device_seq: 4, result: OpResult::Applied { server_seq: 9 } };
+        let o = OpOutcome {
+            device_seq: 4,
+            result: OpResult::Applied { server_seq: 9 },
+        };
         let v = serde_json::to_value(&o).unwrap();
-        assert_eq!(v, serde_json::json!({"device_seq": 4, "result": "applied", "server_seq": 9}));
+        assert_eq!(
+            v,
+            serde_json::json!({"device_seq": 4, "result": "applied", "server_seq": 9})
+        );
     }
 }
