@@ -1,0 +1,79 @@
+//! Passwords (argon2 with a random salt) and bearer tokens (256 random bits; only their
+//! sha256 is stored).
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+/// Hashes `password` with argon2id. `fast` uses the smallest parameters, for tests only.
+pub fn hash_password(password: &str, fast: bool) -> Result<String> {
+    let mut salt = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| Error::Internal(format!("salt: {e}")))?;
+    let params = if fast {
+        Params::new(Params::MIN_M_COST, 1, 1, None)
+    } else {
+        Ok(Params::default())
+    }
+    .map_err(|e| Error::Internal(format!("argon2 params: {e}")))?;
+    let hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+    Ok(hasher
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| Error::Internal(format!("hash password: {e}")))?
+        .to_string())
+}
+
+/// Whether `password` matches the stored PHC string (its parameters come from the string).
+pub fn verify_password(password: &str, stored: &str) -> bool {
+    match PasswordHash::new(stored) {
+        Ok(hash) => Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A fresh bearer token: 32 random bytes, hex.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A random id for the database epoch.
+pub fn new_epoch() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_and_salts_differ() {
+        let a = hash_password("onsite-demo", true).unwrap();
+        let b = hash_password("onsite-demo", true).unwrap();
+        assert_ne!(a, b, "each hash has its own salt");
+        assert!(verify_password("onsite-demo", &a));
+        assert!(!verify_password("onsite-dem0", &a));
+        assert!(!verify_password("onsite-demo", "not a hash"));
+    }
+
+    #[test]
+    fn tokens_are_256_bits_and_hash_stably() {
+        let t = new_token();
+        assert_eq!(t.len(), 64);
+        assert_ne!(t, new_token());
+        assert_eq!(token_hash(&t), token_hash(&t));
+        assert_ne!(token_hash(&t), t);
+    }
+}

@@ -1,0 +1,13 @@
+//! The Onsite server: the sync protocol for devices and the back-office API, over a
+//! storage trait with an embedded SQLite backend.
+
+pub mod auth;
+pub mod error;
+pub mod store;
+
+pub use error::{Error, Result};
+pub use store::{SqliteStore, Store, StoreOptions};
+pub mod api;
+pub mod config;
+pub mod demo;
+pub mod metrics;

@@ -1,0 +1,139 @@
+//! Prometheus text exposition, hand-written over atomics.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use onsite_model::wire::{OpOutcome, OpResult};
+
+const BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Debug, Default)]
+pub struct Histogram {
+    buckets: [AtomicU64; 11],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    pub fn observe(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if secs <= *b {
+                self.buckets[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_micros
+            .fetch_add(d.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        for (i, b) in BUCKETS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{b}\"}} {}",
+                self.buckets[i].load(Ordering::Relaxed)
+            );
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            out,
+            "{name}_sum {}",
+            self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(out, "{name}_count {count}");
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    pub push_latency: Histogram,
+    pub pull_latency: Histogram,
+    ops_applied: AtomicU64,
+    ops_merged: AtomicU64,
+    ops_conflict: AtomicU64,
+    ops_rejected: AtomicU64,
+    conflicts: AtomicU64,
+}
+
+impl Metrics {
+    pub fn record_request(&self, method: &str, route: &str, status: u16) {
+        let mut m = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        *m.entry((method.to_owned(), route.to_owned(), status))
+            .or_default() += 1;
+    }
+
+    pub fn record_outcomes(&self, outcomes: &[OpOutcome]) {
+        for o in outcomes {
+            let counter = match o.result {
+                OpResult::Applied { .. } => &self.ops_applied,
+                OpResult::Merged { .. } => &self.ops_merged,
+                OpResult::Conflict { .. } => {
+                    self.conflicts.fetch_add(1, Ordering::Relaxed);
+                    &self.ops_conflict
+                }
+                OpResult::Rejected { .. } => &self.ops_rejected,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP onsite_http_requests_total HTTP requests by route and status.\n");
+        out.push_str("# TYPE onsite_http_requests_total counter\n");
+        for ((method, route, status), n) in self
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "onsite_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}",
+                route.replace('"', "'")
+            );
+        }
+        self.push_latency.render(
+            &mut out,
+            "onsite_sync_push_seconds",
+            "Time to apply a push.",
+        );
+        self.pull_latency.render(
+            &mut out,
+            "onsite_sync_pull_seconds",
+            "Time to read a pull page.",
+        );
+        out.push_str(
+            "# HELP onsite_ops_total Pushed ops by outcome.\n# TYPE onsite_ops_total counter\n",
+        );
+        for (name, c) in [
+            ("applied", &self.ops_applied),
+            ("merged", &self.ops_merged),
+            ("conflict", &self.ops_conflict),
+            ("rejected", &self.ops_rejected),
+        ] {
+            let _ = writeln!(
+                out,
+                "onsite_ops_total{{outcome=\"{name}\"}} {}",
+                c.load(Ordering::Relaxed)
+            );
+        }
+        out.push_str("# HELP onsite_conflicts_total Conflicts recorded from pushed ops.\n");
+        out.push_str("# TYPE onsite_conflicts_total counter\n");
+        let _ = writeln!(
+            out,
+            "onsite_conflicts_total {}",
+            self.conflicts.load(Ordering::Relaxed)
+        );
+        out
+    }
+}
