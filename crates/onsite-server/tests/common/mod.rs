@@ -1,0 +1,226 @@
+//! Shared set-up for the server's tests: a store in a temp dir, users, a job and op builders.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use onsite_model::time::parse_ts;
+use onsite_model::wire::{LoginRequest, PROTOCOL_VERSION, PushRequest};
+use onsite_model::{
+    Asset, Change, Customer, DeviceId, EntityKind, FixedClock, Hlc, JobType, Op, Priority, Role,
+    SCHEMA_VERSION, SystemIds, TxId, User, WorkOrder, WorkOrderId,
+};
+use onsite_server::store::{
+    NewAsset, NewCustomer, NewUser, NewWorkOrder, Password, PasswordCost, Principal,
+};
+use onsite_server::{SqliteStore, Store, StoreOptions};
+use serde_json::Value;
+use tempfile::TempDir;
+
+pub const PASSWORD: &str = "correct-horse";
+
+pub struct World {
+    pub _dir: TempDir,
+    pub store: Arc<SqliteStore>,
+    pub clock: Arc<FixedClock>,
+    pub alice: User,
+    pub bob: User,
+    pub dana: User,
+    pub customer: Customer,
+    pub asset: Asset,
+}
+
+pub fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(FixedClock::new(parse_ts("2026-11-22T08:00:00Z").unwrap()));
+    let store = Arc::new(
+        SqliteStore::open(
+            dir.path(),
+            clock.clone(),
+            Arc::new(SystemIds),
+            StoreOptions {
+                password_cost: PasswordCost::Fast,
+            },
+        )
+        .unwrap(),
+    );
+    let user = |username: &str, name: &str, role| {
+        store
+            .create_user(&NewUser {
+                username: username.into(),
+                name: name.into(),
+                role,
+                password: Password(PASSWORD.into()),
+                skills: vec![],
+                phone: None,
+            })
+            .unwrap()
+    };
+    let alice = user("alice", "Alice Chen", Role::Technician);
+    let bob = user("bob", "Bob Martin", Role::Technician);
+    let dana = user("dana", "Dana Okafor", Role::Dispatcher);
+    let customer = store
+        .create_customer(&NewCustomer {
+            name: "Harbour View Dental".into(),
+            phone: Some("+1 415 555 0101".into()),
+            address: Some("220 Embarcadero".into()),
+            lat: Some(37.79),
+            lon: Some(-122.39),
+            notes: None,
+        })
+        .unwrap();
+    let asset = store
+        .create_asset(&NewAsset {
+            customer_id: customer.id,
+            model: "Daikin FTXM35".into(),
+            serial: Some("DK35-000123".into()),
+            installed_on: None,
+            warranty_end: None,
+        })
+        .unwrap();
+    World {
+        _dir: dir,
+        store,
+        clock,
+        alice,
+        bob,
+        dana,
+        customer,
+        asset,
+    }
+}
+
+impl World {
+    pub fn job(&self, job_type: JobType, assignee: Option<&User>) -> WorkOrder {
+        self.store
+            .create_work_orders(&[NewWorkOrder {
+                customer_id: self.customer.id,
+                asset_id: Some(self.asset.id),
+                job_type,
+                priority: Priority::High,
+                problem: "Blows warm air".into(),
+                reported_at: None,
+                respond_by: None,
+                resolve_by: None,
+                appointment_start: None,
+                appointment_end: None,
+                assignee_id: assignee.map(|u| u.id),
+            }])
+            .unwrap()
+            .pop()
+            .unwrap()
+    }
+
+    /// Signs `user` in on a new device.
+    pub fn device(&self, user: &User) -> Device {
+        let device_id = DeviceId(uuid::Uuid::now_v7());
+        let res = self
+            .store
+            .login(&LoginRequest {
+                username: user.username.clone(),
+                password: PASSWORD.into(),
+                device_id,
+                device_name: format!("{}'s tablet", user.username),
+            })
+            .unwrap();
+        let principal = self.store.authenticate(&res.token).unwrap();
+        Device {
+            principal,
+            token: res.token,
+            seq: 0,
+            hlc_ms: 1_795_000_000_000,
+        }
+    }
+}
+
+pub struct Device {
+    pub principal: Principal,
+    pub token: String,
+    pub seq: u64,
+    pub hlc_ms: u64,
+}
+
+impl Device {
+    pub fn id(&self) -> DeviceId {
+        self.principal.device_id
+    }
+
+    /// The next op of this device's log.
+    pub fn op(
+        &mut self,
+        wo: WorkOrderId,
+        entity: EntityKind,
+        entity_id: &str,
+        change: Change,
+        base: Option<u64>,
+    ) -> Op {
+        self.seq += 1;
+        self.hlc_ms += 1000;
+        Op {
+            device_id: self.id(),
+            device_seq: self.seq,
+            tx_id: TxId(uuid::Uuid::now_v7()),
+            entity,
+            entity_id: entity_id.into(),
+            work_order_id: wo,
+            change,
+            base_version: base,
+            hlc: Hlc::new(self.hlc_ms, 0),
+            recorded_at: parse_ts("2026-11-22T09:00:00Z").unwrap(),
+            schema_version: SCHEMA_VERSION,
+        }
+    }
+
+    pub fn set(&mut self, wo: WorkOrderId, field: &str, new: Value, base: Option<u64>) -> Op {
+        self.op(
+            wo,
+            EntityKind::WorkOrder,
+            &wo.to_string(),
+            Change::Set {
+                field: field.into(),
+                old: Value::Null,
+                new,
+            },
+            base,
+        )
+    }
+
+    pub fn request(&self, ops: Vec<Op>) -> PushRequest {
+        PushRequest {
+            protocol: PROTOCOL_VERSION,
+            device_id: self.id(),
+            ops,
+        }
+    }
+}
+
+pub fn step(
+    dev: &mut Device,
+    wo: WorkOrderId,
+    action: onsite_model::StatusAction,
+    from: onsite_model::WorkOrderStatus,
+    to: onsite_model::WorkOrderStatus,
+) -> Op {
+    dev.op(
+        wo,
+        EntityKind::WorkOrder,
+        &wo.to_string(),
+        Change::Transition {
+            event_id: onsite_model::StatusEventId(uuid::Uuid::now_v7()),
+            action,
+            from,
+            to,
+            at: parse_ts("2026-11-22T09:30:00Z").unwrap(),
+            reason: None,
+            evidence: vec![],
+        },
+        None,
+    )
+}
+
+pub fn note_row(wo: WorkOrderId, body: &str) -> (String, Value) {
+    let id = uuid::Uuid::now_v7().to_string();
+    let row = serde_json::json!({
+        "id": id, "work_order_id": wo, "body": body, "author_id": null, "created_at": "2026-11-22T09:10:00.000Z"
+    });
+    (id, row)
+}
