@@ -8,7 +8,10 @@ use anyhow::Context;
 use chrono::{Duration, Local, TimeZone, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 use onsite_client::sample::{day_of_jobs, sample_technician};
-use onsite_client::{Day, Error, Fault, JobDetail, JobScope, JobSummary, Replica, ReplicaOptions};
+use onsite_client::{
+    Day, Error, Fault, JobDetail, JobScope, JobSummary, Replica, ReplicaOptions, RetryPolicy,
+    SyncError, SyncProgress,
+};
 use onsite_model::checklist::{AnswerValue, ItemKind, template_for};
 use onsite_model::clock::SystemIds;
 use onsite_model::entities::{JobType, PhotoKind, StrokePoint};
@@ -124,7 +127,24 @@ enum Command {
         #[arg(long)]
         comment: Option<String>,
     },
-    /// Pending (unsynced) changes and this device's identity.
+    /// Sign this device in to the server (the password is read from stdin).
+    Login {
+        /// e.g. http://127.0.0.1:8787
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        username: String,
+        /// The name the office sees for this device.
+        #[arg(long, default_value = "onsite-cli")]
+        device_name: String,
+    },
+    /// Push pending changes, then pull until caught up (progress on stderr).
+    Sync {
+        /// Attempts per request before giving up on an unreachable server.
+        #[arg(long, default_value_t = 6)]
+        attempts: u32,
+    },
+    /// Sync state: pending changes, last success, last error, this device's identity.
     Status,
     /// The change log, newest first.
     Log {
@@ -187,7 +207,8 @@ impl From<PhotoKindArg> for PhotoKind {
     }
 }
 
-/// Exit codes: 0 done, 1 failure, 2 bad arguments, 3 unknown job, 4 refused by the rules.
+/// Exit codes: 0 done, 1 failure, 2 bad arguments, 3 unknown job, 4 refused by the rules,
+/// 5 server unreachable, 6 not signed in / sign-in refused, 7 refused by the server.
 fn exit_code(e: &anyhow::Error) -> u8 {
     match e.downcast_ref::<Error>() {
         Some(Error::UnknownJob(_)) => 3,
@@ -198,7 +219,12 @@ fn exit_code(e: &anyhow::Error) -> u8 {
             | Error::Invalid(_),
         ) => 4,
         Some(Error::File { .. }) => 2,
-        _ => 1,
+        _ => match e.downcast_ref::<SyncError>() {
+            Some(SyncError::Unreachable { .. }) => 5,
+            Some(SyncError::Unauthorized { .. } | SyncError::NotSignedIn) => 6,
+            Some(SyncError::Refused { .. }) => 7,
+            _ => 1,
+        },
     }
 }
 
@@ -431,18 +457,87 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 format!("feedback recorded: {} stars\n", f.rating)
             })
         }
-        Command::Status => {
-            let status = serde_json::json!({
-                "device_id": r.device_id(),
-                "data": dir,
-                "pending_ops": r.pending_op_count()?,
-            });
-            print(json, &status, |s| {
+        Command::Login {
+            server,
+            username,
+            device_name,
+        } => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("reading the password from stdin")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let login = r
+                .login(&server, &username, password, &device_name)
+                .map_err(sync_error)?;
+            let out = serde_json::json!({ "user": login.user, "device_id": login.device_id, "server": server });
+            print(json, &out, |_| {
                 format!(
-                    "device {}\ndata {}\npending changes: {}\n",
-                    s["device_id"].as_str().unwrap_or(""),
+                    "signed in to {server} as {} ({})\n",
+                    login.user.name, login.user.role
+                )
+            })
+        }
+        Command::Sync { attempts } => {
+            let retry = RetryPolicy {
+                attempts,
+                ..RetryPolicy::default()
+            };
+            let quiet = json;
+            let report = r
+                .sync(retry, &mut |p| {
+                    if !quiet {
+                        match p {
+                            SyncProgress::Pushing { sent, total } => {
+                                eprintln!("pushed {sent}/{total} changes")
+                            }
+                            SyncProgress::Pulling { rows, cursor } => {
+                                eprintln!("pulled {rows} rows (at {cursor})")
+                            }
+                            SyncProgress::Retrying {
+                                attempt,
+                                wait_ms,
+                                reason,
+                            } => {
+                                eprintln!("{reason}; retrying in {wait_ms} ms (attempt {attempt})")
+                            }
+                        }
+                    }
+                })
+                .map_err(sync_error)?;
+            print(json, &report, |rep| {
+                let mut s = format!(
+                    "synced: {} changes sent ({} applied, {} merged, {} conflicts, {} rejected), {} rows received, {} ms\n",
+                    rep.pushed,
+                    rep.applied,
+                    rep.merged,
+                    rep.conflicts,
+                    rep.rejected,
+                    rep.pulled_rows,
+                    rep.duration_ms
+                );
+                for (seq, why) in &rep.rejections {
+                    s += &format!("  change #{seq} was refused: {why}\n");
+                }
+                s
+            })
+        }
+        Command::Status => {
+            let status = r.sync_status()?;
+            let out = serde_json::json!({ "device_id": r.device_id(), "data": dir, "sync": status, "pending_ops": status.pending_ops });
+            print(json, &out, |_| {
+                format!(
+                    "device {}\ndata {}\nserver {}\npending changes: {}\nlast sync: {}\n{}",
+                    r.device_id(),
                     dir.display(),
-                    s["pending_ops"]
+                    status.server_url.as_deref().unwrap_or("not signed in"),
+                    status.pending_ops,
+                    status.last_success_at.as_deref().unwrap_or("never"),
+                    status
+                        .last_error
+                        .as_ref()
+                        .map(|e| format!("last error: {e}\n"))
+                        .unwrap_or_default()
                 )
             })
         }
@@ -460,6 +555,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             print(json, &templates, |t| render::templates(t))
         }
+    }
+}
+
+/// Sync failures carry their own code; keep it for --json and the exit status.
+fn sync_error(e: SyncError) -> anyhow::Error {
+    match e {
+        SyncError::Local(inner) => inner.into(),
+        other => anyhow::Error::new(other),
     }
 }
 

@@ -9,6 +9,7 @@ mod queries;
 pub mod records;
 mod replica;
 pub mod sample;
+pub mod sync;
 
 pub use error::{Error, Result};
 pub use import::{ImportFile, ImportSummary};
@@ -16,3 +17,4 @@ pub use queries::{
     ChecklistLine, ChecklistProgress, Day, JobDetail, JobScope, JobSummary, LoggedOp,
 };
 pub use replica::{DB_FILE, Fault, FaultPoint, Replica, ReplicaOptions};
+pub use sync::{RetryPolicy, SyncError, SyncProgress, SyncReport, SyncStatus};

@@ -58,8 +58,9 @@ pub struct PushRequest {
     pub ops: Vec<Op>,
 }
 
+// No deny_unknown_fields here: serde cannot combine it with the flattening in OpOutcome.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "result", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "result", rename_all = "snake_case")]
 pub enum OpResult {
     /// Applied as sent.
     Applied { server_seq: u64 },
@@ -77,7 +78,6 @@ pub enum OpResult {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct OpOutcome {
     pub device_seq: u64,
     #[serde(flatten)]
