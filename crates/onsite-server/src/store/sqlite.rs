@@ -1049,6 +1049,16 @@ fn validate_op(c: &Connection, who: &Principal, op: &Op) -> Result<()> {
                 EntityKind::WorkOrder => {
                     entity_is_job()?;
                     owner_check(owner, &format!("work order field {field}"))?;
+                    // These change who sees the job or what it references: office API only.
+                    if matches!(
+                        field.as_str(),
+                        "assignee_id" | "number" | "customer_id" | "asset_id"
+                    ) {
+                        return Err(Error::unprocessable(
+                            "unsupported_op",
+                            format!("{at}: {field} is changed through the office API, not by sync"),
+                        ));
+                    }
                     with_field(&wo, field, new.clone()).map_err(|e| prefix(e, &at))?;
                 }
                 EntityKind::ChecklistAnswer => {
@@ -1114,7 +1124,7 @@ fn validate_op(c: &Connection, who: &Principal, op: &Op) -> Result<()> {
             action, from, to, ..
         } => {
             entity_is_job()?;
-            if role == Role::Technician && action.actor() != Role::Technician {
+            if action.actor() != Role::Technician {
                 return Err(Error::unprocessable(
                     "invalid_transition",
                     format!("{at}: {action} is done in the office, not on a device"),
