@@ -26,7 +26,7 @@ pub const MAX_PUSH_OPS: usize = 500;
 /// Most rows one pull page returns.
 pub const MAX_PULL_LIMIT: u32 = 1000;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub username: String,
@@ -36,7 +36,7 @@ pub struct LoginRequest {
     pub device_name: String,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginResponse {
     /// Shown once; the server keeps only its hash.
@@ -48,6 +48,38 @@ pub struct LoginResponse {
     /// Changes when the server is restored from a backup: devices then re-push what the
     /// server no longer has and pull from the start.
     pub epoch: String,
+}
+
+// Secrets never reach a log through Debug.
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("device_id", &self.device_id)
+            .field("device_name", &self.device_name)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for LoginResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginResponse")
+            .field("token", &"<redacted>")
+            .field("user", &self.user)
+            .field("device_id", &self.device_id)
+            .field("server_time", &self.server_time)
+            .field("epoch", &self.epoch)
+            .finish()
+    }
+}
+
+/// Every row a device may see and their [`state_checksum`]: the server's answer to
+/// `GET /api/v1/sync/snapshot`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub rows: Vec<VisibleRow>,
+    pub checksum: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -11,7 +11,6 @@ use std::fmt;
 use chrono::NaiveDate;
 use onsite_model::wire::{
     ConflictRecord, LoginRequest, LoginResponse, PullResponse, PushRequest, PushResponse,
-    VisibleRow,
 };
 use onsite_model::{
     Asset, AssetId, ChecklistAnswer, ConflictId, Customer, CustomerId, DeviceId, Feedback, JobType,
@@ -68,12 +67,7 @@ pub struct DeviceInfo {
     pub last_acked_seq: u64,
 }
 
-/// Everything a device may currently see, for comparing a replica with the server.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Snapshot {
-    pub rows: Vec<VisibleRow>,
-    pub checksum: String,
-}
+pub use onsite_model::wire::Snapshot;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

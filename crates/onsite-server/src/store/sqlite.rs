@@ -630,12 +630,6 @@ fn decide(
     incoming: &FieldStamp,
 ) -> Result<FieldDecision> {
     let current = get_stamp(c, entity, id, field)?;
-    if let Some(cur) = &current
-        && incoming.device_id.is_some()
-        && cur.device_id == incoming.device_id
-    {
-        return Ok(FieldDecision::Apply);
-    }
     Ok(decide_field(current.as_ref(), base, incoming))
 }
 
