@@ -184,6 +184,7 @@ pub fn day_of_jobs(
                 completed_at: None,
                 cancelled_at: None,
                 needs_review: false,
+                awaiting_evidence: Vec::new(),
             }
         })
         .collect();

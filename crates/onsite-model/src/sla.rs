@@ -123,11 +123,8 @@ pub struct SlaState {
 impl SlaState {
     pub fn of(wo: &WorkOrder, now: Timestamp) -> Self {
         let cancelled = wo.status == WorkOrderStatus::Cancelled;
-        let resolved_at = if wo.status == WorkOrderStatus::Completed {
-            wo.completed_at
-        } else {
-            None
-        };
+        // Resolved at the completion's event time, but only once its evidence has arrived.
+        let resolved_at = if wo.is_done() { wo.completed_at } else { None };
         Self {
             respond: SlaClock::measure(wo.respond_by, wo.arrived_at, cancelled, now),
             resolve: SlaClock::measure(wo.resolve_by, resolved_at, cancelled, now),

@@ -8,6 +8,12 @@
 //! - `GET /api/v1/sync/pull?cursor=N&limit=M` → [`PullResponse`]: the latest state of every
 //!   row the device may see that changed after `cursor`, in `server_seq` order, paged.
 //!
+//! - Blobs (photo and signature bytes), content-addressed by sha256 and uploaded resumably:
+//!   `HEAD /api/v1/blobs/{sha256}` (200 + `Content-Length` when stored, else 404 +
+//!   [`UPLOAD_OFFSET`]), `PATCH /api/v1/blobs/{sha256}` (one chunk at [`UPLOAD_OFFSET`] with
+//!   [`CHUNK_SHA256`]), `POST /api/v1/blobs/{sha256}/finish` → [`BlobInfo`], and
+//!   `GET /api/v1/blobs/{sha256}` with `Range`.
+//!
 //! Errors are [`ErrorBody`] with a stable `code` and a message that says what to do.
 
 use serde::{Deserialize, Serialize};
@@ -25,6 +31,32 @@ pub const PROTOCOL_VERSION: u32 = 1;
 pub const MAX_PUSH_OPS: usize = 500;
 /// Most rows one pull page returns.
 pub const MAX_PULL_LIMIT: u32 = 1000;
+
+/// Largest blob the server stores.
+pub const MAX_BLOB_BYTES: u64 = 50 * 1024 * 1024;
+/// Largest chunk one `PATCH` may carry.
+pub const MAX_CHUNK_BYTES: u64 = 4 * 1024 * 1024;
+/// Header: bytes of an upload the server holds (request: where this chunk starts).
+pub const UPLOAD_OFFSET: &str = "upload-offset";
+/// Header: lower-case hex sha256 of the chunk in the body.
+pub const CHUNK_SHA256: &str = "chunk-sha256";
+
+/// Whether `s` is a content address: 64 lower-case hex digits.
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// A blob the server holds in full: the answer to `POST /api/v1/blobs/{sha256}/finish`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlobInfo {
+    pub sha256: String,
+    pub size: u64,
+    /// False when the server already had it (stored once, whoever sent it).
+    pub newly_stored: bool,
+}
 
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

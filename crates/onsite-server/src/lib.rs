@@ -2,6 +2,7 @@
 //! storage trait with an embedded SQLite backend.
 
 pub mod auth;
+pub mod blobs;
 pub mod error;
 pub mod store;
 

@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use onsite_model::{Clock, DeviceId, Role, SystemClock, SystemIds};
 use onsite_server::api::{AppState, router};
+use onsite_server::blobs::FsBlobStore;
 use onsite_server::config::Config;
 use onsite_server::store::{NewUser, Password, SqliteStore, Store, StoreOptions};
 
@@ -250,7 +251,9 @@ async fn serve(cfg: Config, store: SqliteStore, clock: Arc<dyn Clock>) -> anyhow
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
-    let app = router(AppState::new(Arc::new(store), clock));
+    let blobs = FsBlobStore::open(&cfg.data)
+        .with_context(|| format!("opening the blob folder in {}", cfg.data.display()))?;
+    let app = router(AppState::new(Arc::new(store), Arc::new(blobs), clock));
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "onsite-server listening on http://{addr}")?;

@@ -62,6 +62,10 @@ pub struct Metrics {
     ops_conflict: AtomicU64,
     ops_rejected: AtomicU64,
     conflicts: AtomicU64,
+    blob_bytes_uploaded: AtomicU64,
+    blob_bytes_downloaded: AtomicU64,
+    blobs_stored: AtomicU64,
+    blob_bytes_stored: AtomicU64,
 }
 
 impl Metrics {
@@ -84,6 +88,22 @@ impl Metrics {
             };
             counter.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// A chunk of a blob upload was accepted.
+    pub fn record_upload(&self, bytes: u64) {
+        self.blob_bytes_uploaded.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    pub fn record_download(&self, bytes: u64) {
+        self.blob_bytes_downloaded
+            .fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// A verified blob was stored for the first time.
+    pub fn record_blob_stored(&self, size: u64) {
+        self.blobs_stored.fetch_add(1, Ordering::Relaxed);
+        self.blob_bytes_stored.fetch_add(size, Ordering::Relaxed);
     }
 
     pub fn render(&self) -> String {
@@ -134,6 +154,34 @@ impl Metrics {
             "onsite_conflicts_total {}",
             self.conflicts.load(Ordering::Relaxed)
         );
+        for (name, help, c) in [
+            (
+                "onsite_blob_upload_bytes_total",
+                "Blob bytes accepted in upload chunks.",
+                &self.blob_bytes_uploaded,
+            ),
+            (
+                "onsite_blob_download_bytes_total",
+                "Blob bytes served to downloads.",
+                &self.blob_bytes_downloaded,
+            ),
+            (
+                "onsite_blobs_stored_total",
+                "Blobs verified and stored (each content address once).",
+                &self.blobs_stored,
+            ),
+            (
+                "onsite_blob_stored_bytes_total",
+                "Bytes of the blobs stored.",
+                &self.blob_bytes_stored,
+            ),
+        ] {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                c.load(Ordering::Relaxed)
+            );
+        }
         out
     }
 }

@@ -16,7 +16,11 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 fn app(w: &World) -> Router {
-    router(AppState::new(w.store.clone(), w.clock.clone()))
+    router(AppState::new(
+        w.store.clone(),
+        Arc::new(onsite_server::blobs::FsBlobStore::open(w._dir.path()).unwrap()),
+        w.clock.clone(),
+    ))
 }
 
 async fn call(

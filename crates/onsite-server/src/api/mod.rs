@@ -1,6 +1,7 @@
 //! The HTTP surface: thin handlers that take state, call the store on the blocking pool and
 //! map errors to `ErrorBody` JSON.
 
+mod blobs;
 mod extract;
 mod office;
 pub mod openapi;
@@ -21,6 +22,7 @@ use tower_http::trace::TraceLayer;
 
 pub use extract::{ApiJson, ApiQuery, Auth, Office};
 
+use crate::blobs::BlobStore;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::store::{Snapshot, Store};
@@ -31,14 +33,16 @@ pub const BODY_LIMIT: usize = 8 * 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    pub blobs: Arc<dyn BlobStore>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, clock: Arc<dyn Clock>) -> Self {
         Self {
             store,
+            blobs,
             clock,
             metrics: Arc::new(Metrics::default()),
         }
@@ -61,6 +65,11 @@ pub fn router(state: AppState) -> Router {
         .route("/sync/push", post(push))
         .route("/sync/pull", get(pull))
         .route("/sync/snapshot", get(snapshot))
+        .route(
+            "/blobs/{sha256}",
+            get(blobs::download).head(blobs::head).patch(blobs::patch),
+        )
+        .route("/blobs/{sha256}/finish", post(blobs::finish))
         .route("/openapi.json", get(openapi::serve))
         .route("/users", get(office::list_users))
         .route("/devices", get(office::list_devices))

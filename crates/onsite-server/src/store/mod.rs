@@ -142,6 +142,9 @@ pub struct WorkOrderFilter {
     pub to: Option<Timestamp>,
     #[serde(default)]
     pub needs_review: Option<bool>,
+    /// Completed jobs whose evidence has not all arrived (`true`), or the others (`false`).
+    #[serde(default)]
+    pub awaiting_evidence: Option<bool>,
 }
 
 /// One work order with everything recorded on it.
@@ -203,4 +206,12 @@ pub trait Store: Send + Sync {
     fn work_order_detail(&self, id: WorkOrderId) -> Result<WorkOrderDetail>;
     fn resolve_conflict(&self, id: ConflictId, keep: Value) -> Result<ConflictRecord>;
     fn list_conflicts(&self, open_only: bool) -> Result<Vec<ConflictRecord>>;
+
+    /// Notes that the blob store now holds `sha256` in full and releases every completed job
+    /// that was waiting for it (each gets a fresh `server_seq`). Idempotent. Returns the jobs
+    /// released.
+    fn record_blob(&self, sha256: &str, size: u64) -> Result<Vec<WorkOrderId>>;
+    /// Office roles may read every blob; a technician those referenced by a photo or
+    /// signature on a job currently assigned to them.
+    fn may_read_blob(&self, who: &Principal, sha256: &str) -> Result<bool>;
 }

@@ -18,7 +18,7 @@ use onsite_model::time::{Timestamp, format_ts, parse_ts};
 use onsite_model::wire::{
     ConflictRecord, LoginRequest, LoginResponse, MAX_PULL_LIMIT, MAX_PUSH_OPS, OpOutcome, OpResult,
     PROTOCOL_VERSION, PullResponse, PushRequest, PushResponse, RowChange, RowKind, VisibleRow,
-    page_checksum, state_checksum,
+    is_sha256_hex, page_checksum, state_checksum,
 };
 use onsite_model::{
     AnswerValue, Asset, AssetId, Change, ChecklistAnswer, Clock, ConflictId, Customer, CustomerId,
@@ -38,10 +38,16 @@ use super::{
 use crate::auth;
 use crate::error::{Error, Result};
 
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_initial",
-    include_str!("../../migrations/sqlite/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_initial",
+        include_str!("../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        "0002_blobs",
+        include_str!("../../migrations/sqlite/0002_blobs.sql"),
+    ),
+];
 
 /// The documented rule for concurrent edits of one field.
 pub const FIELD_RULE: &str = "later HLC wins, ties by device id";
@@ -49,6 +55,8 @@ const TRANSITION_RULE: &str =
     "status is checked against the server's current state; a step it refuses is kept for review";
 const DELETE_RULE: &str = "a delete racing an edit keeps the row";
 const DEFAULT_PULL_LIMIT: u32 = 500;
+/// Most blobs one status step may list as its evidence.
+const MAX_EVIDENCE: usize = 500;
 /// Entities a device creates with their own ids.
 const ROW_ENTITIES: &[EntityKind] = &[
     EntityKind::PartUsed,
@@ -293,7 +301,35 @@ fn write_wo(c: &Connection, wo: &WorkOrder) -> Result<u64> {
             seq as i64
         ],
     )?;
+    c.execute(
+        "DELETE FROM awaiting_evidence WHERE work_order_id = ?1",
+        [wo.id.to_string()],
+    )?;
+    for sha in &wo.awaiting_evidence {
+        c.execute(
+            "INSERT OR IGNORE INTO awaiting_evidence (work_order_id, sha256) VALUES (?1, ?2)",
+            params![wo.id.to_string(), sha],
+        )?;
+    }
     Ok(seq)
+}
+
+/// The hashes of `evidence` the server does not hold yet, sorted and without repeats.
+fn missing_evidence(c: &Connection, evidence: &[String]) -> Result<Vec<String>> {
+    let mut missing = Vec::new();
+    for sha in evidence {
+        let held: bool = c.query_row(
+            "SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1)",
+            [sha],
+            |r| r.get(0),
+        )?;
+        if !held {
+            missing.push(sha.clone());
+        }
+    }
+    missing.sort();
+    missing.dedup();
+    Ok(missing)
 }
 
 struct StoredRow {
@@ -837,6 +873,7 @@ fn apply_device_transition(
     to: WorkOrderStatus,
     at: Timestamp,
     reason: Option<String>,
+    evidence: &[String],
 ) -> Result<OpResult> {
     let ev = StatusEvent {
         id: event_id,
@@ -887,6 +924,11 @@ fn apply_device_transition(
             }
             if let Err(e) = wo.apply_transition(action, at) {
                 return refused(wo, e.to_string());
+            }
+            if action == StatusAction::Complete {
+                // The op may arrive before its bytes: the job is completed but not done until
+                // every listed blob is here (`record_blob` releases it).
+                wo.awaiting_evidence = missing_evidence(ctx.c, evidence)?;
             }
             let seq = write_wo(ctx.c, wo)?;
             Ok(if merged {
@@ -1115,9 +1157,25 @@ fn validate_op(c: &Connection, who: &Principal, op: &Op) -> Result<()> {
             }
         }
         Change::Transition {
-            action, from, to, ..
+            action,
+            from,
+            to,
+            evidence,
+            ..
         } => {
             entity_is_job()?;
+            if evidence.len() > MAX_EVIDENCE {
+                return Err(Error::unprocessable(
+                    "invalid_op",
+                    format!("{at}: a step may list at most {MAX_EVIDENCE} pieces of evidence"),
+                ));
+            }
+            if let Some(bad) = evidence.iter().find(|h| !is_sha256_hex(h)) {
+                return Err(Error::unprocessable(
+                    "invalid_op",
+                    format!("{at}: evidence {bad:?} is not 64 lower-case hex digits"),
+                ));
+            }
             if action.actor() != Role::Technician {
                 return Err(Error::unprocessable(
                     "invalid_transition",
@@ -1313,7 +1371,7 @@ fn apply_op(ctx: &mut Ctx<'_>, who: &Principal, op: &Op) -> Result<OpResult> {
             to,
             at,
             reason,
-            ..
+            evidence,
         } => apply_device_transition(
             ctx,
             who,
@@ -1324,6 +1382,7 @@ fn apply_op(ctx: &mut Ctx<'_>, who: &Principal, op: &Op) -> Result<OpResult> {
             *to,
             *at,
             reason.clone(),
+            evidence,
         ),
         Change::ResolveConflict { conflict_id, keep } => {
             match resolve(ctx, *conflict_id, keep.clone()) {
@@ -1999,6 +2058,7 @@ impl Store for SqliteStore {
                     completed_at: None,
                     cancelled_at: None,
                     needs_review: false,
+                    awaiting_evidence: Vec::new(),
                 };
                 write_wo(ctx.c, &wo)?;
                 if let Some(u) = n.assignee_id {
@@ -2182,6 +2242,7 @@ impl Store for SqliteStore {
                  WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR assignee_id = ?2)
                    AND (?3 IS NULL OR appointment_start >= ?3) AND (?4 IS NULL OR appointment_start < ?4)
                    AND (?5 IS NULL OR needs_review = ?5)
+                   AND (?6 IS NULL OR EXISTS (SELECT 1 FROM awaiting_evidence a WHERE a.work_order_id = work_orders.id) = ?6)
                  ORDER BY appointment_start IS NULL, appointment_start, number",
             )?;
             let rows = stmt.query_map(
@@ -2190,7 +2251,8 @@ impl Store for SqliteStore {
                     filter.assignee.map(|u| u.to_string()),
                     filter.from.as_ref().map(format_ts),
                     filter.to.as_ref().map(format_ts),
-                    filter.needs_review
+                    filter.needs_review,
+                    filter.awaiting_evidence
                 ],
                 |r| r.get::<_, String>(0),
             )?;
@@ -2222,6 +2284,61 @@ impl Store for SqliteStore {
 
     fn resolve_conflict(&self, id: ConflictId, keep: Value) -> Result<ConflictRecord> {
         self.write(|ctx| resolve(ctx, id, keep).map(|(rec, _)| rec))
+    }
+
+    fn record_blob(&self, sha256: &str, size: u64) -> Result<Vec<WorkOrderId>> {
+        let known: bool = self.read(|c| {
+            Ok(c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1)",
+                [sha256],
+                |r| r.get(0),
+            )?)
+        })?;
+        if known {
+            return Ok(Vec::new());
+        }
+        self.write(|ctx| {
+            ctx.c.execute(
+                "INSERT INTO blobs (sha256, size, stored_at) VALUES (?1, ?2, ?3) ON CONFLICT (sha256) DO NOTHING",
+                params![sha256, size as i64, format_ts(&ctx.now)],
+            )?;
+            let waiting: Vec<String> = {
+                let mut stmt = ctx.c.prepare(
+                    "SELECT work_order_id FROM awaiting_evidence WHERE sha256 = ?1 ORDER BY work_order_id",
+                )?;
+                let rows = stmt.query_map([sha256], |r| r.get(0))?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            let mut released = Vec::new();
+            for id in waiting {
+                let id: WorkOrderId = id
+                    .parse()
+                    .map_err(|e| Error::Internal(format!("stored work order id: {e}")))?;
+                let mut wo = require_wo(ctx.c, id)?;
+                wo.awaiting_evidence.retain(|h| h != sha256);
+                // A fresh server_seq: the devices that see the job pull the change.
+                write_wo(ctx.c, &wo)?;
+                released.push(id);
+            }
+            Ok(released)
+        })
+    }
+
+    fn may_read_blob(&self, who: &Principal, sha256: &str) -> Result<bool> {
+        if who.user.role != Role::Technician {
+            return Ok(true);
+        }
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT EXISTS (
+                     SELECT 1 FROM job_rows r JOIN work_orders w ON w.id = r.work_order_id
+                      WHERE w.assignee_id = ?1 AND r.deleted = 0
+                        AND ((r.kind = 'photo' AND (r.data ->> '$.sha256' = ?2 OR r.data ->> '$.thumb_sha256' = ?2))
+                          OR (r.kind = 'signature' AND r.data ->> '$.png_sha256' = ?2)))",
+                params![who.user.id.to_string(), sha256],
+                |r| r.get(0),
+            )?)
+        })
     }
 
     fn list_conflicts(&self, open_only: bool) -> Result<Vec<ConflictRecord>> {
