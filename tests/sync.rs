@@ -12,9 +12,7 @@ use support::{Device, Office, Server};
 
 fn photo(dir: &std::path::Path, salt: u8) -> std::path::PathBuf {
     let path = dir.join(format!("p{salt}.jpg"));
-    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0];
-    bytes.extend(std::iter::repeat_n(salt, 256));
-    std::fs::write(&path, bytes).unwrap();
+    std::fs::write(&path, onsite_client::photo::sample_photo(48, 32, salt)).unwrap();
     path
 }
 

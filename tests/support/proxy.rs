@@ -21,6 +21,9 @@ pub enum Fault {
     Delay(Duration),
     /// Forward only part of the request body, then cut both connections.
     CutBody,
+    /// Pass the request through, and send a copy of it again after the next request: a
+    /// stale duplicate arriving out of order.
+    ReplayAfterNext,
 }
 
 pub struct Proxy {
@@ -28,6 +31,7 @@ pub struct Proxy {
     upstream: Arc<Mutex<String>>,
     script: Arc<Mutex<VecDeque<Option<Fault>>>>,
     random: Arc<Mutex<Option<(u64, u32)>>>,
+    replay: Arc<Mutex<Option<Vec<u8>>>>,
     pub faults_injected: Arc<AtomicU64>,
     pub requests: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
@@ -44,10 +48,12 @@ impl Proxy {
             )),
             script: Arc::default(),
             random: Arc::default(),
+            replay: Arc::default(),
             faults_injected: Arc::default(),
             requests: Arc::default(),
             stop: Arc::default(),
         };
+        let replay = p.replay.clone();
         let (upstream, script, random, injected, requests, stop) = (
             p.upstream.clone(),
             p.script.clone(),
@@ -62,15 +68,21 @@ impl Proxy {
                     break;
                 }
                 let Ok(conn) = conn else { continue };
-                let (upstream, script, random, injected, requests) = (
+                let (upstream, script, random, injected, requests, replay) = (
                     upstream.clone(),
                     script.clone(),
                     random.clone(),
                     injected.clone(),
                     requests.clone(),
+                    replay.clone(),
                 );
                 std::thread::spawn(move || {
-                    let _ = serve(conn, &upstream, &script, &random, &injected, &requests);
+                    let faults = Faults {
+                        script: &script,
+                        random: &random,
+                        replay: &replay,
+                    };
+                    let _ = serve(conn, &upstream, &faults, &injected, &requests);
                 });
             }
         });
@@ -121,11 +133,12 @@ fn next_fault(
     if x % *one_in as u64 != 0 {
         return None;
     }
-    Some(match (x >> 32) % 5 {
+    Some(match (x >> 32) % 6 {
         0 => Fault::DropRequest,
         1 => Fault::DropResponse,
         2 => Fault::Duplicate,
         3 => Fault::Delay(Duration::from_millis(30 + (x >> 40) % 100)),
+        4 => Fault::ReplayAfterNext,
         _ => Fault::CutBody,
     })
 }
@@ -175,55 +188,84 @@ fn round_trip(upstream: &str, request: &[u8]) -> std::io::Result<Vec<u8>> {
     read_message(&mut up)?.ok_or_else(|| ErrorKind::UnexpectedEof.into())
 }
 
+struct Faults<'a> {
+    script: &'a Mutex<VecDeque<Option<Fault>>>,
+    random: &'a Mutex<Option<(u64, u32)>>,
+    replay: &'a Mutex<Option<Vec<u8>>>,
+}
+
 fn serve(
     mut client: TcpStream,
     upstream: &Mutex<String>,
-    script: &Mutex<VecDeque<Option<Fault>>>,
-    random: &Mutex<Option<(u64, u32)>>,
+    faults: &Faults<'_>,
     injected: &AtomicU64,
     requests: &AtomicU64,
 ) -> std::io::Result<()> {
     while let Some(request) = read_message(&mut client)? {
         requests.fetch_add(1, Ordering::SeqCst);
         let upstream = upstream.lock().unwrap().clone();
-        let fault = next_fault(script, random);
+        let stale = faults.replay.lock().unwrap().take();
+        let fault = next_fault(faults.script, faults.random);
         if fault.is_some() {
             injected.fetch_add(1, Ordering::SeqCst);
         }
-        match fault {
-            None => {
-                let resp = round_trip(&upstream, &request)?;
-                client.write_all(&resp)?;
-            }
-            Some(Fault::DropRequest) => {
-                let _ = client.shutdown(Shutdown::Both);
-                return Ok(());
-            }
-            Some(Fault::DropResponse) => {
-                let _ = round_trip(&upstream, &request);
-                let _ = client.shutdown(Shutdown::Both);
-                return Ok(());
-            }
-            Some(Fault::Duplicate) => {
-                let _ = round_trip(&upstream, &request);
-                let resp = round_trip(&upstream, &request)?;
-                client.write_all(&resp)?;
-            }
-            Some(Fault::Delay(d)) => {
-                std::thread::sleep(d);
-                let resp = round_trip(&upstream, &request)?;
-                client.write_all(&resp)?;
-            }
-            Some(Fault::CutBody) => {
-                if let Ok(mut up) = TcpStream::connect(&upstream) {
-                    let cut = request.len() * 2 / 3;
-                    let _ = up.write_all(&request[..cut]);
-                    let _ = up.shutdown(Shutdown::Both);
-                }
-                let _ = client.shutdown(Shutdown::Both);
-                return Ok(());
-            }
+        let result = relay(&mut client, &upstream, &request, fault, faults.replay);
+        if let Some(stale) = stale {
+            let _ = round_trip(&upstream, &stale);
+        }
+        if !result? {
+            return Ok(());
         }
     }
     Ok(())
+}
+
+/// Relays one request under `fault`; false when the client connection was closed.
+fn relay(
+    client: &mut TcpStream,
+    upstream: &str,
+    request: &[u8],
+    fault: Option<Fault>,
+    replay: &Mutex<Option<Vec<u8>>>,
+) -> std::io::Result<bool> {
+    match fault {
+        None => {
+            let resp = round_trip(&upstream, &request)?;
+            client.write_all(&resp)?;
+        }
+        Some(Fault::ReplayAfterNext) => {
+            let resp = round_trip(&upstream, &request)?;
+            *replay.lock().unwrap() = Some(request.to_vec());
+            client.write_all(&resp)?;
+        }
+        Some(Fault::DropRequest) => {
+            let _ = client.shutdown(Shutdown::Both);
+            return Ok(false);
+        }
+        Some(Fault::DropResponse) => {
+            let _ = round_trip(&upstream, &request);
+            let _ = client.shutdown(Shutdown::Both);
+            return Ok(false);
+        }
+        Some(Fault::Duplicate) => {
+            let _ = round_trip(&upstream, &request);
+            let resp = round_trip(&upstream, &request)?;
+            client.write_all(&resp)?;
+        }
+        Some(Fault::Delay(d)) => {
+            std::thread::sleep(d);
+            let resp = round_trip(&upstream, &request)?;
+            client.write_all(&resp)?;
+        }
+        Some(Fault::CutBody) => {
+            if let Ok(mut up) = TcpStream::connect(&upstream) {
+                let cut = request.len() * 2 / 3;
+                let _ = up.write_all(&request[..cut]);
+                let _ = up.shutdown(Shutdown::Both);
+            }
+            let _ = client.shutdown(Shutdown::Both);
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
