@@ -38,6 +38,13 @@ describe("SyncBar", () => {
     );
   });
 
+  test("the core's last error is put in plain words when it is a known one", () => {
+    render(SyncBar, { store: storeWith({ online: false, last_error: "cannot reach the server at https://s (connection refused); your changes are kept" }) });
+    expect(screen.getByTestId("sync-error").textContent).toBe(
+      "Last sync problem: No connection. Your changes are saved on this tablet and will sync later.",
+    );
+  });
+
   test("the core's last error is shown when the bar has nothing better", () => {
     render(SyncBar, { store: storeWith({ last_error: "the server refused the request: device revoked (unauthorized)" }) });
     expect(screen.getByTestId("sync-error").textContent).toContain("device revoked");

@@ -13,3 +13,14 @@ export function friendlyError(raw: unknown): string {
   if (has(key)) return t(key, { message: e.message });
   return t("error.unexpected", { message: e.message });
 }
+
+/**
+ * `sync_status().last_error` is the core's sentence without its code; the common ones are
+ * recognised so the technician reads the same plain words as for a live failure.
+ */
+export function friendlyLastError(text: string, online?: boolean): string {
+  const lower = text.toLowerCase();
+  if (online === false || lower.includes("cannot reach the server")) return t("error.server_unreachable");
+  if (lower.includes("sign in again") || lower.includes("not signed in")) return t("error.unauthorized");
+  return text;
+}

@@ -6,12 +6,14 @@
 //   ?mock=1          signed in, a day of sample jobs, online
 //   ?mock=offline    the same, but the server cannot be reached
 //   ?mock=firstrun   a fresh device: the first-run screen, then a first sync
+//   &lang=zh|en      start in that language (for screenshots)
 //
 // It follows the core's rules loosely (status steps, required checklist items, photos and
 // signature before completion) so the screens behave as they will in the app.
 
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
+import { setLocale } from "./i18n/index.svelte";
 import type {
   AnswerValue,
   Asset,
@@ -174,7 +176,7 @@ function makeJobs(now: number): Job[] {
       priority: "normal",
       status: "assigned",
       start: at(11),
-      reportedAgoH: 30,
+      reportedAgoH: 20,
       respondH: 24,
       resolveH: 72,
       customer: { name: "王建国", phone: "+86 138 0013 8000", address: "上海市徐汇区漕溪北路 88 号 1203 室", lat: 31.1937, lon: 121.4372 },
@@ -187,7 +189,7 @@ function makeJobs(now: number): Job[] {
       priority: "low",
       status: "assigned",
       start: at(14, 30),
-      reportedAgoH: 48,
+      reportedAgoH: 24,
       respondH: 48,
       resolveH: 120,
       customer: { name: "Café Lindenhof", phone: "+49 30 9876 5432", address: "Unter den Linden 5, 10117 Berlin", lat: 52.5169, lon: 13.3889 },
@@ -200,7 +202,7 @@ function makeJobs(now: number): Job[] {
       priority: "high",
       status: "assigned",
       start: at(10),
-      reportedAgoH: 10,
+      reportedAgoH: 3.5,
       respondH: 4,
       resolveH: 24,
       customer: { name: "Jonas Becker", phone: "+49 40 555 0101", address: "Elbchaussee 40, 22763 Hamburg" },
@@ -327,6 +329,8 @@ function refuse(code: string, message: string): never {
 
 export function installMock(params: URLSearchParams = new URLSearchParams(location.search)): void {
   const flag = params.get("mock") ?? "1";
+  const lang = params.get("lang");
+  if (lang === "en" || lang === "zh") setLocale(lang);
   const mode: Mode = flag === "offline" ? "offline" : flag === "firstrun" ? "firstrun" : "normal";
   const start = Date.now();
   const jobs = makeJobs(start);
