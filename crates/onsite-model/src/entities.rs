@@ -176,9 +176,18 @@ pub struct WorkOrder {
     /// the office): a person decides, nothing is dropped.
     #[serde(default)]
     pub needs_review: bool,
+    /// sha256 of evidence a completion listed whose bytes the server does not hold yet. The
+    /// job counts as done (KPIs, "completed" lists) only once this is empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub awaiting_evidence: Vec<String>,
 }
 
 impl WorkOrder {
+    /// Completed, with every piece of evidence the completion listed on the server.
+    pub fn is_done(&self) -> bool {
+        self.status == WorkOrderStatus::Completed && self.awaiting_evidence.is_empty()
+    }
+
     /// Takes one step of the status machine at event time `at`, recording the times the
     /// SLA clocks read. A refused step leaves the work order exactly as it was.
     pub fn apply_transition(
@@ -194,24 +203,16 @@ impl WorkOrder {
             StatusAction::Arrive => {
                 self.arrived_at.get_or_insert(at);
             }
-    /// sha256 of evidence a completion listed whose bytes the server does not hold yet. The
-    /// job counts as done (KPIs, "completed" lists) only once this is empty.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub awaiting_evidence: Vec<String>,
             // Hold is allowed straight from arrival, so resuming may be when work starts.
             StatusAction::StartWork | StatusAction::Resume => {
                 self.started_at.get_or_insert(at);
-    /// Completed, with every piece of evidence the completion listed on the server.
-    pub fn is_done(&self) -> bool {
-        self.status == WorkOrderStatus::Completed && self.awaiting_evidence.is_empty()
-    }
-
             }
             StatusAction::Complete => self.completed_at = Some(at),
             StatusAction::Cancel => self.cancelled_at = Some(at),
             StatusAction::Reopen => {
                 self.completed_at = None;
                 self.cancelled_at = None;
+                self.awaiting_evidence.clear();
             }
             StatusAction::Unassign => self.assignee_id = None,
             StatusAction::Assign | StatusAction::Hold => {}
@@ -230,7 +231,6 @@ pub struct StatusEvent {
     pub to: WorkOrderStatus,
     #[serde(with = "serde_ts")]
     pub at: Timestamp,
-                self.awaiting_evidence.clear();
     #[serde(default)]
     pub reason: Option<String>,
 }
@@ -417,6 +417,7 @@ pub(crate) mod tests {
             completed_at: None,
             cancelled_at: None,
             needs_review: false,
+            awaiting_evidence: Vec::new(),
         }
     }
 
@@ -457,7 +458,6 @@ pub(crate) mod tests {
 
     proptest! {
         /// Over random step sequences on a whole work order: a refused step changes
-            awaiting_evidence: Vec::new(),
         /// nothing, a completed job always has its arrival and start of work recorded, in
         /// order, and the first arrival is never overwritten.
         #[test]
