@@ -2,6 +2,7 @@
 //! real replicas, the office over HTTP, and a fault-injecting TCP proxy.
 #![allow(dead_code)]
 
+pub mod blobs;
 pub mod proxy;
 
 use std::io::{BufRead, BufReader, Write};

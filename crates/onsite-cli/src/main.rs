@@ -501,6 +501,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                             } => {
                                 eprintln!("{reason}; retrying in {wait_ms} ms (attempt {attempt})")
                             }
+                            SyncProgress::Uploading {
+                                sent,
+                                total,
+                                file_index,
+                                files,
+                                ..
+                            } => {
+                                eprintln!("sending file {file_index}/{files}: {sent}/{total} bytes")
+                            }
                         }
                     }
                 })

@@ -10,6 +10,7 @@ pub mod records;
 mod replica;
 pub mod sample;
 pub mod sync;
+mod transfer;
 
 pub use error::{Error, Result};
 pub use import::{ImportFile, ImportSummary};
@@ -18,3 +19,4 @@ pub use queries::{
 };
 pub use replica::{DB_FILE, Fault, FaultPoint, Replica, ReplicaOptions};
 pub use sync::{RetryPolicy, SyncError, SyncProgress, SyncReport, SyncStatus};
+pub use transfer::{PendingBlob, UPLOAD_CHUNK_BYTES, content_address};

@@ -58,6 +58,15 @@ pub enum SyncProgress {
         wait_ms: u64,
         reason: String,
     },
+    /// Sending photo and signature bytes: `sent` of `total` bytes of file `file_index`
+    /// (1-based) of `files`.
+    Uploading {
+        sha256: String,
+        sent: u64,
+        total: u64,
+        file_index: u64,
+        files: u64,
+    },
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -69,8 +78,14 @@ pub struct SyncReport {
     pub rejected: u64,
     pub pulled_rows: u64,
     pub pull_pages: u64,
+    /// Request bodies sent, blob chunks included.
     pub bytes_sent: u64,
     pub bytes_received: u64,
+    /// Blobs the server confirmed holding during this sync.
+    pub blobs_uploaded: u64,
+    /// Blobs that could not be sent (local file missing or damaged), with why: kept on the
+    /// device, tried again next sync.
+    pub blob_problems: Vec<(String, String)>,
     pub retries: u32,
     pub duration_ms: u64,
     /// Why ops were rejected, by device_seq: shown to the technician.
@@ -127,11 +142,11 @@ impl SyncError {
     }
 }
 
-/// The HTTP side, shared by login and sync.
-struct Http {
-    client: Client,
-    base: String,
-    retry: RetryPolicy,
+/// The HTTP side, shared by login, sync and blob transfer.
+pub(crate) struct Http {
+    pub(crate) client: Client,
+    pub(crate) base: String,
+    pub(crate) retry: RetryPolicy,
 }
 
 enum Attempt {
@@ -140,7 +155,7 @@ enum Attempt {
 }
 
 impl Http {
-    fn new(base: &str, retry: RetryPolicy) -> Result<Http, SyncError> {
+    pub(crate) fn new(base: &str, retry: RetryPolicy) -> Result<Http, SyncError> {
         let client = Client::builder()
             .timeout(retry.request_timeout)
             .connect_timeout(Duration::from_secs(10))
@@ -159,7 +174,23 @@ impl Http {
 
     /// Sends with retries on transient failures; returns the successful response or the
     /// server's refusal.
-    fn send(
+    pub(crate) fn send(
+        &self,
+        build: impl Fn(&Client, &str) -> RequestBuilder,
+        report: &mut SyncReport,
+        progress: &mut dyn FnMut(SyncProgress),
+    ) -> Result<Response, SyncError> {
+        let resp = self.send_any(build, report, progress)?;
+        if resp.status().is_success() {
+            Ok(resp)
+        } else {
+            Err(refusal(resp))
+        }
+    }
+
+    /// Sends with retries on transient failures; returns whatever else the server answered
+    /// (a 404 or 409 the caller reads headers from).
+    pub(crate) fn send_any(
         &self,
         build: impl Fn(&Client, &str) -> RequestBuilder,
         report: &mut SyncReport,
@@ -179,8 +210,7 @@ impl Http {
                 Ok(resp) => Attempt::Done(resp),
             };
             match outcome {
-                Attempt::Done(resp) if resp.status().is_success() => return Ok(resp),
-                Attempt::Done(resp) => return Err(refusal(resp)),
+                Attempt::Done(resp) => return Ok(resp),
                 Attempt::Transient(why) => {
                     last = why;
                     if attempt == self.retry.attempts {
@@ -204,7 +234,7 @@ impl Http {
     }
 }
 
-fn describe(e: &reqwest::Error) -> String {
+pub(crate) fn describe(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "timed out".into()
     } else if e.is_connect() {
@@ -220,7 +250,7 @@ fn describe(e: &reqwest::Error) -> String {
     }
 }
 
-fn refusal(resp: Response) -> SyncError {
+pub(crate) fn refusal(resp: Response) -> SyncError {
     let status = resp.status();
     let body: Option<ErrorBody> = resp.json().ok();
     let (code, message) = match body {
@@ -242,9 +272,9 @@ fn refusal(resp: Response) -> SyncError {
 }
 
 #[derive(Debug)]
-struct Session {
-    url: String,
-    token: String,
+pub(crate) struct Session {
+    pub(crate) url: String,
+    pub(crate) token: String,
     epoch: Option<String>,
 }
 
@@ -372,7 +402,7 @@ impl Replica {
         result.map(|()| report)
     }
 
-    fn session(&self) -> Result<Session, SyncError> {
+    pub(crate) fn session(&self) -> Result<Session, SyncError> {
         let row: Option<(Option<String>, Option<String>, Option<String>)> = self
             .conn
             .query_row(
@@ -397,11 +427,16 @@ impl Replica {
         let session = self.session()?;
         let http = Http::new(&session.url, retry)?;
         self.push_pending_ops(&http, &session, report, progress)?;
+        // Bytes before pulling, so a completion's evidence reaches the server in this sync
+        // and the pull already carries the job released from waiting for it.
+        self.upload_pending_blobs(&http, &session, report, progress)?;
         let restarted = self.pull_until_caught_up(&http, &session, report, progress)?;
         if restarted {
             // The server was restored from a backup: send again what it lost, then pull.
             let session = self.session()?;
             self.push_pending_ops(&http, &session, report, progress)?;
+            self.recheck_uploaded_blobs()?;
+            self.upload_pending_blobs(&http, &session, report, progress)?;
             self.pull_until_caught_up(&http, &session, report, progress)?;
         }
         Ok(())
