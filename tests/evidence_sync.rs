@@ -5,12 +5,13 @@
 
 mod support;
 
+use onsite_client::content_address;
 use onsite_model::checklist::{AnswerValue, ItemKind};
 use onsite_model::entities::{Photo, PhotoKind, StrokePoint};
 use onsite_model::ids::WorkOrderId;
 use onsite_model::status::WorkOrderStatus;
 use serde_json::{Value, json};
-use support::blobs::{CutProxy, content_address, photo_file};
+use support::blobs::{CutProxy, photo_file};
 use support::{Device, PASSWORD, Server, fast_retry};
 
 fn office_token(url: &str) -> String {
@@ -182,7 +183,10 @@ fn uploads_cut_at_random_offsets_resume_from_the_server_and_arrive_identical() {
     assert_eq!(err.code(), "server_unreachable", "{err}");
     // Only what the server holds in full is confirmed; everything stays on the device.
     for s in &shas {
-        assert!(d.replica.blob_path(s).exists(), "evidence kept on the device");
+        assert!(
+            d.replica.blob_path(s).exists(),
+            "evidence kept on the device"
+        );
         let confirmed = d.replica.blob_uploaded_at(s).unwrap().is_some();
         let (status, _) = upload_offset(&server.url, &office, s);
         assert_eq!(confirmed, status == 200, "{s}: confirmed only once stored");

@@ -7,8 +7,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub use onsite_client::content_address;
-
 /// A deterministic pseudo-random sequence (xorshift64).
 pub struct Rng(u64);
 

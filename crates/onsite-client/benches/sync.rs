@@ -1,0 +1,338 @@
+//! Sync figures against the real server binary on loopback (started on port 0 in a temp
+//! folder): blob upload throughput, and a technician's day-end sync (40 jobs, 120 photos).
+//!
+//! Needs the server built first, ideally in release:
+//! `cargo build --release -p onsite-server && cargo bench -p onsite-client --bench sync`
+//! (`ONSITE_SERVER_BIN` overrides where it is looked for).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use onsite_client::{Replica, ReplicaOptions, RetryPolicy, SyncReport};
+use onsite_model::checklist::{AnswerValue, ItemKind};
+use onsite_model::entities::{PhotoKind, StrokePoint};
+use onsite_model::ids::WorkOrderId;
+use onsite_model::status::WorkOrderStatus;
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "onsite-demo";
+
+fn server_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("ONSITE_SERVER_BIN") {
+        return p.into();
+    }
+    let exe = std::env::current_exe().expect("bench exe");
+    let target = exe
+        .ancestors()
+        .find(|p| p.file_name().is_some_and(|n| n == "target"))
+        .expect("target dir")
+        .to_owned();
+    for profile in ["release", "debug"] {
+        let p = target.join(profile).join("onsite-server");
+        if p.exists() {
+            return p;
+        }
+    }
+    eprintln!("onsite-server is not built; run `cargo build --release -p onsite-server` first");
+    std::process::exit(2);
+}
+
+struct Server {
+    url: String,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(bin: &Path) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new(bin)
+            .args(["demo", "load", "--data"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "demo load failed");
+        let mut child = Command::new(bin)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(dir.path())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("onsite-server listening on ")
+            .expect("server banner")
+            .to_owned();
+        Server {
+            url,
+            child,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// xorshift64 noise: photos that do not compress, like real camera noise at worst.
+fn noise_png(w: u32, h: u32, mut seed: u64) -> Vec<u8> {
+    seed = seed.max(1);
+    let mut raw = Vec::with_capacity(((w * 3 + 1) * h) as usize);
+    for _ in 0..h {
+        raw.push(0);
+        for _ in 0..w {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            raw.extend_from_slice(&seed.to_le_bytes()[..3]);
+        }
+    }
+    let crc = |bytes: &[u8]| {
+        let mut c = 0xFFFF_FFFFu32;
+        for &b in bytes {
+            c ^= b as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    (c >> 1) ^ 0xEDB8_8320
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
+    };
+    let mut z = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = raw.chunks(65_535).collect();
+    for (i, block) in blocks.iter().enumerate() {
+        z.push(u8::from(i + 1 == blocks.len()));
+        let len = block.len() as u16;
+        z.extend_from_slice(&len.to_le_bytes());
+        z.extend_from_slice(&(!len).to_le_bytes());
+        z.extend_from_slice(block);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &x in &raw {
+        a = (a + x as u32) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    z.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut chunk = |kind: &[u8], data: &[u8]| {
+        png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        png.extend_from_slice(&body);
+        png.extend_from_slice(&crc(&body).to_be_bytes());
+    };
+    let mut ihdr = w.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    chunk(b"IHDR", &ihdr);
+    chunk(b"IDAT", &z);
+    chunk(b"IEND", &[]);
+    png
+}
+
+fn device(dir: &Path, url: &str, name: &str) -> Replica {
+    let mut r = Replica::open(dir, ReplicaOptions::default()).unwrap();
+    r.login(url, "alice", PASSWORD, name).unwrap();
+    r
+}
+
+fn sync(r: &mut Replica) -> SyncReport {
+    r.sync(RetryPolicy::default(), &mut |_| {}).unwrap()
+}
+
+fn pending_bytes(r: &Replica) -> u64 {
+    r.pending_blobs()
+        .unwrap()
+        .iter()
+        .map(|b| b.size_bytes)
+        .sum()
+}
+
+fn open_jobs(r: &Replica) -> Vec<WorkOrderId> {
+    let end = chrono::Utc::now() + chrono::Duration::days(3650);
+    r.jobs(onsite_client::JobScope::All, onsite_client::Day { end })
+        .unwrap()
+        .into_iter()
+        .map(|j| j.id)
+        .filter(|id| !r.job(*id).unwrap().work_order.status.is_closed())
+        .collect()
+}
+
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / 1_000_000.0
+}
+
+/// Photos totalling at least 50 MB on one job, then one sync that uploads them.
+fn upload_throughput(url: &str, files: &Path) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = device(dir.path(), url, "bench-upload");
+    sync(&mut r);
+    let job = open_jobs(&r)[0];
+    let mut i = 0u64;
+    while pending_bytes(&r) < 50_000_000 {
+        let file = files.join(format!("big-{i}.png"));
+        std::fs::write(&file, noise_png(1600, 1200, 1000 + i)).unwrap();
+        r.attach_photo(job, &file, PhotoKind::Other, None).unwrap();
+        i += 1;
+    }
+    let bytes = pending_bytes(&r);
+    let blobs = r.pending_blobs().unwrap().len();
+    let started = Instant::now();
+    let report = sync(&mut r);
+    let secs = started.elapsed().as_secs_f64();
+    assert_eq!(report.blobs_uploaded as usize, blobs);
+    println!(
+        "upload: {blobs} blobs, {:.1} MB in {:.2} s on loopback = {:.1} MB/s ({} bytes on the wire sent)",
+        mb(bytes),
+        secs,
+        mb(bytes) / secs,
+        report.bytes_sent
+    );
+}
+
+fn office_token(url: &str) -> String {
+    let v: Value = reqwest::blocking::Client::new()
+        .post(format!("{url}/api/v1/auth/login"))
+        .json(&json!({"username": "dana", "password": PASSWORD,
+                      "device_id": uuid::Uuid::now_v7(), "device_name": "bench office"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    v["token"].as_str().unwrap().to_owned()
+}
+
+/// 40 jobs worked offline with 3 photos each (~300–800 KB), then one day-end sync.
+fn day_end(url: &str, files: &Path) {
+    let http = reqwest::blocking::Client::new();
+    let token = office_token(url);
+    let customers: Value = http
+        .get(format!("{url}/api/v1/customers"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let customer = customers[0]["id"].clone();
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = device(dir.path(), url, "bench-day");
+    sync(&mut r);
+    let have = open_jobs(&r).len();
+    for i in have..40 {
+        let resp = http
+            .post(format!("{url}/api/v1/work-orders"))
+            .bearer_auth(&token)
+            .json(&json!({"customer_id": customer, "job_type": "maintenance",
+                          "problem": format!("Annual service {i}"), "assignee": "alice"}))
+            .send()
+            .unwrap();
+        assert!(resp.status().is_success(), "create job: {}", resp.status());
+    }
+    sync(&mut r);
+    let jobs: Vec<WorkOrderId> = open_jobs(&r).into_iter().take(40).collect();
+    let mut seed = 7u64;
+    let kinds = [PhotoKind::Before, PhotoKind::After, PhotoKind::SerialPlate];
+    for (n, job) in jobs.iter().enumerate() {
+        let detail = r.job(*job).unwrap();
+        match detail.work_order.status {
+            WorkOrderStatus::Assigned => {
+                r.start_travel(*job).unwrap();
+                r.arrive(*job).unwrap();
+                r.start_work(*job).unwrap();
+            }
+            WorkOrderStatus::EnRoute => {
+                r.arrive(*job).unwrap();
+                r.start_work(*job).unwrap();
+            }
+            WorkOrderStatus::OnSite => r.start_work(*job).map(|_| ()).unwrap(),
+            _ => {}
+        }
+        for line in detail.checklist.iter().filter(|l| l.item.required) {
+            let value = match &line.item.kind {
+                ItemKind::Check => AnswerValue::Check(true),
+                ItemKind::Choice { options } => AnswerValue::Choice(options[0].key.clone()),
+                ItemKind::Number { .. } => AnswerValue::Number(2.0),
+                ItemKind::Text => AnswerValue::Text("ok".into()),
+                ItemKind::Photo { .. } => continue,
+            };
+            r.answer(*job, &line.item.key, value).unwrap();
+        }
+        r.set_work_done(*job, "Serviced, filters replaced").unwrap();
+        for (k, kind) in kinds.iter().enumerate() {
+            seed += 1;
+            // 300–800 KB of noise pixels.
+            let side = 400 + ((n * 3 + k) * 37 % 250) as u32;
+            let file = files.join(format!("day-{n}-{k}.png"));
+            std::fs::write(&file, noise_png(side, side, seed)).unwrap();
+            r.attach_photo(*job, &file, *kind, None).unwrap();
+        }
+        let text = r.sign_off_text(*job).unwrap();
+        let stroke = vec![
+            StrokePoint {
+                x: 1.0,
+                y: 1.0,
+                t: 0,
+            },
+            StrokePoint {
+                x: 9.0,
+                y: 4.0,
+                t: 30,
+            },
+        ];
+        r.add_signature(*job, "Customer", vec![stroke], &text)
+            .unwrap();
+        r.complete(*job).unwrap();
+    }
+    let pending_ops = r.sync_status().unwrap().pending_ops;
+    let blobs = r.pending_blobs().unwrap();
+    let blob_bytes: u64 = blobs.iter().map(|b| b.size_bytes).sum();
+    let started = Instant::now();
+    let report = sync(&mut r);
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "day-end sync: {} jobs, {pending_ops} ops, {} blobs ({:.1} MB, avg {:.0} KB) in {:.2} s; \
+         on the wire: {:.1} MB sent, {:.2} MB received, {} pull rows",
+        jobs.len(),
+        blobs.len(),
+        mb(blob_bytes),
+        blob_bytes as f64 / blobs.len().max(1) as f64 / 1000.0,
+        secs,
+        mb(report.bytes_sent),
+        mb(report.bytes_received),
+        report.pulled_rows
+    );
+    assert_eq!(report.blobs_uploaded as usize, blobs.len());
+}
+
+fn main() {
+    // `cargo test --benches` runs bench binaries with `--bench` absent; stay quick there.
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let bin = server_bin();
+    println!("server: {}", bin.display());
+    let files = tempfile::tempdir().unwrap();
+    {
+        let server = Server::start(&bin);
+        upload_throughput(&server.url, files.path());
+    }
+    {
+        let server = Server::start(&bin);
+        day_end(&server.url, files.path());
+    }
+}
