@@ -21,6 +21,7 @@ use crate::records::{job_records, load_top, load_work_order, visible_rows};
 use crate::replica::Replica;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum JobScope {
     /// Open jobs due today, plus open ones left over from earlier days or never scheduled.
@@ -40,6 +41,7 @@ pub struct Day {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct JobSummary {
     pub id: WorkOrderId,
     pub number: String,
@@ -51,8 +53,10 @@ pub struct JobSummary {
     pub address: Option<String>,
     pub phone: Option<String>,
     #[serde(with = "onsite_model::time::serde_ts::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub appointment_start: Option<Timestamp>,
     #[serde(with = "onsite_model::time::serde_ts::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub appointment_end: Option<Timestamp>,
     pub sla: SlaState,
     pub needs_review: bool,
@@ -60,12 +64,14 @@ pub struct JobSummary {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ChecklistLine {
     pub item: ChecklistItem,
     pub answer: Option<AnswerValue>,
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ChecklistProgress {
     pub required_done: usize,
     pub required_total: usize,
@@ -74,6 +80,7 @@ pub struct ChecklistProgress {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct JobDetail {
     pub work_order: WorkOrder,
     pub customer: Option<Customer>,
@@ -343,5 +350,20 @@ impl Replica {
             line(&mut out, "Result", r);
         }
         Ok(out)
+    }
+}
+
+impl Replica {
+    /// The user this device is signed in as, as the server described them at sign-in.
+    pub fn signed_in_user(&self) -> Result<Option<onsite_model::entities::User>> {
+        let id: Option<String> =
+            self.conn
+                .query_row("SELECT user_id FROM sync_state WHERE id = 1", [], |r| {
+                    r.get(0)
+                })?;
+        match id {
+            Some(id) => Ok(load_top(&self.conn, RowKind::User, &id)?.map(|(u, _)| u)),
+            None => Ok(None),
+        }
     }
 }

@@ -43,6 +43,7 @@ impl Default for RetryPolicy {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "phase", rename_all = "snake_case")]
 pub enum SyncProgress {
     Pushing {
@@ -70,6 +71,7 @@ pub enum SyncProgress {
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncReport {
     pub pushed: u64,
     pub applied: u64,
@@ -93,6 +95,7 @@ pub struct SyncReport {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncStatus {
     pub server_url: Option<String>,
     pub username: Option<String>,

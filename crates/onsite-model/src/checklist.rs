@@ -14,6 +14,7 @@ use crate::entities::{JobType, PhotoKind, text_enum};
 use crate::ids::PhotoId;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     Arrival,
@@ -24,6 +25,7 @@ text_enum!(Phase { Arrival => "arrival", Work => "work", Departure => "departure
 
 /// Text in the two languages the app ships with.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Label {
     pub en: String,
     pub zh: String,
@@ -37,12 +39,14 @@ fn label(en: &str, zh: &str) -> Label {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ChoiceOption {
     pub key: String,
     pub label: Label,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ItemKind {
     /// Done or not; a required check must be ticked.
@@ -66,6 +70,7 @@ pub enum ItemKind {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ChecklistItem {
     pub key: String,
     pub phase: Phase,
@@ -75,6 +80,7 @@ pub struct ChecklistItem {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum SignatureRule {
     Required,
@@ -82,6 +88,7 @@ pub enum SignatureRule {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ChecklistTemplate {
     pub key: String,
     pub job_type: JobType,
@@ -93,6 +100,7 @@ pub struct ChecklistTemplate {
 
 /// An answer to one checklist item.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]
 pub enum AnswerValue {
     Check(bool),
@@ -222,6 +230,7 @@ pub struct CompletionEvidence<'a> {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "what", rename_all = "snake_case")]
 pub enum Missing {
     ChecklistItem { key: String, label: Label },
@@ -242,6 +251,7 @@ impl fmt::Display for Missing {
 }
 
 #[derive(Clone, Debug, PartialEq, thiserror::Error, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[error("cannot complete the job yet; still missing: {}", self.missing.iter().map(|m| m.to_string()).collect::<Vec<_>>().join("; "))]
 pub struct CompletionBlocked {
     pub missing: Vec<Missing>,

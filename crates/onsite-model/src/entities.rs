@@ -46,6 +46,7 @@ pub struct UnknownValue {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum JobType {
     Install,
@@ -56,6 +57,7 @@ pub enum JobType {
 text_enum!(JobType { Install => "install", Repair => "repair", Maintenance => "maintenance", Inspection => "inspection" });
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     Low,
@@ -66,6 +68,7 @@ pub enum Priority {
 text_enum!(Priority { Low => "low", Normal => "normal", High => "high", Urgent => "urgent" });
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum PhotoKind {
     Before,
@@ -77,6 +80,7 @@ pub enum PhotoKind {
 text_enum!(PhotoKind { Before => "before", After => "after", SerialPlate => "serial_plate", Part => "part", Other => "other" });
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum TimeKind {
     Travel,
@@ -85,6 +89,7 @@ pub enum TimeKind {
 text_enum!(TimeKind { Travel => "travel", Work => "work" });
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct User {
     pub id: UserId,
@@ -98,6 +103,7 @@ pub struct User {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Customer {
     pub id: CustomerId,
@@ -115,6 +121,7 @@ pub struct Customer {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Asset {
     pub id: AssetId,
@@ -129,6 +136,7 @@ pub struct Asset {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct WorkOrder {
     pub id: WorkOrderId,
@@ -141,14 +149,19 @@ pub struct WorkOrder {
     pub priority: Priority,
     pub problem: String,
     #[serde(with = "serde_ts")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub reported_at: Timestamp,
     #[serde(default, with = "serde_ts::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub respond_by: Option<Timestamp>,
     #[serde(default, with = "serde_ts::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub resolve_by: Option<Timestamp>,
     #[serde(default, with = "serde_ts::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub appointment_start: Option<Timestamp>,
     #[serde(default, with = "serde_ts::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub appointment_end: Option<Timestamp>,
     #[serde(default)]
     pub assignee_id: Option<UserId>,
@@ -162,15 +175,20 @@ pub struct WorkOrder {
     #[serde(default)]
     pub follow_up_needed: bool,
     #[serde(default, with = "serde_ts::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub en_route_at: Option<Timestamp>,
     /// First arrival on site: the response time is measured here.
     #[serde(default, with = "serde_ts::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub arrived_at: Option<Timestamp>,
     #[serde(default, with = "serde_ts::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub started_at: Option<Timestamp>,
     #[serde(default, with = "serde_ts::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub completed_at: Option<Timestamp>,
     #[serde(default, with = "serde_ts::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub cancelled_at: Option<Timestamp>,
     /// Set when a transition raced another one (e.g. completed offline while cancelled in
     /// the office): a person decides, nothing is dropped.
@@ -223,6 +241,7 @@ impl WorkOrder {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StatusEvent {
     pub id: StatusEventId,
     pub work_order_id: WorkOrderId,
@@ -230,6 +249,7 @@ pub struct StatusEvent {
     pub from: WorkOrderStatus,
     pub to: WorkOrderStatus,
     #[serde(with = "serde_ts")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub at: Timestamp,
     #[serde(default)]
     pub reason: Option<String>,
@@ -238,6 +258,7 @@ pub struct StatusEvent {
 /// The answer to one checklist item of one job (one row per job and item; its id is
 /// [`crate::ops::checklist_answer_id`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct ChecklistAnswer {
     pub id: String,
@@ -245,10 +266,12 @@ pub struct ChecklistAnswer {
     pub item_key: String,
     pub value: crate::checklist::AnswerValue,
     #[serde(with = "serde_ts")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub answered_at: Timestamp,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct PartUsed {
     pub id: PartUsedId,
@@ -257,6 +280,7 @@ pub struct PartUsed {
     pub description: String,
     pub quantity: f64,
     #[serde(with = "serde_ts")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub created_at: Timestamp,
 }
 
@@ -276,18 +300,22 @@ impl PartUsed {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct TimeEntry {
     pub id: TimeEntryId,
     pub work_order_id: WorkOrderId,
     pub kind: TimeKind,
     #[serde(with = "serde_ts")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub started_at: Timestamp,
     #[serde(with = "serde_ts")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub ended_at: Timestamp,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Note {
     pub id: NoteId,
@@ -296,10 +324,12 @@ pub struct Note {
     #[serde(default)]
     pub author_id: Option<UserId>,
     #[serde(with = "serde_ts")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub created_at: Timestamp,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Photo {
     pub id: PhotoId,
@@ -310,6 +340,7 @@ pub struct Photo {
     #[serde(default)]
     pub caption: Option<String>,
     #[serde(default, with = "serde_ts::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub taken_at: Option<Timestamp>,
     #[serde(default)]
     pub lat: Option<f64>,
@@ -321,11 +352,13 @@ pub struct Photo {
     pub height: Option<u32>,
     pub size_bytes: u64,
     #[serde(with = "serde_ts")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub created_at: Timestamp,
 }
 
 /// A point of a signature stroke: position on the pad and milliseconds since the first point.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StrokePoint {
     pub x: f32,
     pub y: f32,
@@ -333,12 +366,14 @@ pub struct StrokePoint {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Signature {
     pub id: SignatureId,
     pub work_order_id: WorkOrderId,
     pub signer_name: String,
     #[serde(with = "serde_ts")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub signed_at: Timestamp,
     pub strokes: Vec<Vec<StrokePoint>>,
     /// sha256 of the rendered PNG, once rendered.
@@ -349,6 +384,7 @@ pub struct Signature {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Feedback {
     pub id: FeedbackId,
@@ -361,6 +397,7 @@ pub struct Feedback {
     #[serde(default)]
     pub comment: Option<String>,
     #[serde(with = "serde_ts")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub created_at: Timestamp,
 }
 

@@ -43,6 +43,7 @@ impl SlaPolicy {
 
 /// One SLA clock as a technician or dispatcher sees it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum SlaClock {
     /// No deadline was agreed.
@@ -51,25 +52,31 @@ pub enum SlaClock {
     NotApplicable,
     Running {
         #[serde(with = "serde_ts")]
+        #[cfg_attr(feature = "ts", ts(type = "string"))]
         due: Timestamp,
         left_ms: i64,
     },
     Breached {
         #[serde(with = "serde_ts")]
+        #[cfg_attr(feature = "ts", ts(type = "string"))]
         due: Timestamp,
         over_ms: i64,
     },
     Met {
         #[serde(with = "serde_ts")]
+        #[cfg_attr(feature = "ts", ts(type = "string"))]
         due: Timestamp,
         #[serde(with = "serde_ts")]
+        #[cfg_attr(feature = "ts", ts(type = "string"))]
         at: Timestamp,
         margin_ms: i64,
     },
     Missed {
         #[serde(with = "serde_ts")]
+        #[cfg_attr(feature = "ts", ts(type = "string"))]
         due: Timestamp,
         #[serde(with = "serde_ts")]
+        #[cfg_attr(feature = "ts", ts(type = "string"))]
         at: Timestamp,
         late_ms: i64,
     },
@@ -115,6 +122,7 @@ impl SlaClock {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SlaState {
     pub respond: SlaClock,
     pub resolve: SlaClock,

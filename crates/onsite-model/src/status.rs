@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::ops::Role;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum WorkOrderStatus {
     New,
@@ -87,6 +88,7 @@ impl FromStr for WorkOrderStatus {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum StatusAction {
     Assign,

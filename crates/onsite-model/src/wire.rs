@@ -250,6 +250,7 @@ pub struct PullResponse {
 
 /// A stored conflict: both stories, which one won and by what rule.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct ConflictRecord {
     pub id: ConflictId,
@@ -263,8 +264,10 @@ pub struct ConflictRecord {
     pub rule: String,
     pub detail: String,
     #[serde(with = "serde_ts")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub created_at: Timestamp,
     #[serde(default, with = "serde_ts::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub resolved_at: Option<Timestamp>,
     #[serde(default)]
     pub resolution: Option<Value>,

@@ -1,0 +1,766 @@
+//! The command bodies, written against [`Host`] so they run (and are tested) without Tauri.
+//! Each is a few lines over the [`Replica`] facade: no SQL and no business rule here.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use base64::Engine as _;
+use chrono::{Duration, Local, TimeZone, Utc};
+use onsite_client::{Day, JobDetail, JobScope, JobSummary, Replica, ReplicaOptions, SyncReport};
+use onsite_model::checklist::AnswerValue;
+use onsite_model::entities::{PhotoKind, StrokePoint};
+use onsite_model::ids::{PartUsedId, WorkOrderId};
+
+use crate::UiError;
+use crate::background_sync::{BackgroundSync, SyncSchedule};
+use crate::wire::{AppSyncStatus, Session, StepAction, TextField, events};
+
+/// What the shell needs from its surroundings: a way to tell the UI that something happened.
+pub trait Host: Send + Sync + 'static {
+    fn emit(&self, event: &str, payload: serde_json::Value);
+}
+
+/// The device as the UI sees it: the replica behind a mutex for commands, and the sync
+/// thread with its own connection to the same replica.
+pub struct AppState {
+    replica: Mutex<Replica>,
+    host: Arc<dyn Host>,
+    sync: BackgroundSync,
+}
+
+/// Largest photo accepted from the UI, before decoding (the pipeline has its own limits).
+const MAX_PHOTO_UPLOAD_BYTES: usize = 40 * 1024 * 1024;
+
+impl AppState {
+    /// Opens (or creates) the replica in `dir` and starts the background sync on it.
+    pub fn open(dir: &Path, schedule: SyncSchedule, host: Arc<dyn Host>) -> Result<Self, UiError> {
+        let replica = Replica::open(dir, ReplicaOptions::default())?;
+        let sync = BackgroundSync::start(dir.to_owned(), schedule, host.clone())?;
+        let state = AppState {
+            replica: Mutex::new(replica),
+            host,
+            sync,
+        };
+        if state.session()?.signed_in {
+            state.sync.kick();
+        }
+        Ok(state)
+    }
+
+    fn replica(&self) -> MutexGuard<'_, Replica> {
+        // A panic while holding the lock leaves the replica consistent (writes are
+        // transactions), so a poisoned lock is still safe to use.
+        self.replica.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write_then_detail(
+        &self,
+        job_id: &str,
+        f: impl FnOnce(&mut Replica, WorkOrderId) -> onsite_client::Result<()>,
+    ) -> Result<JobDetail, UiError> {
+        let detail = {
+            let mut r = self.replica();
+            let id = r.resolve_job(job_id)?;
+            f(&mut r, id)?;
+            r.job(id)?
+        };
+        self.emit_status();
+        Ok(detail)
+    }
+
+    fn emit_status(&self) {
+        if let Ok(s) = self.sync_status() {
+            self.host.emit(
+                events::SYNC_STATUS,
+                serde_json::to_value(s).unwrap_or_default(),
+            );
+        }
+    }
+
+    pub fn stop(&self) {
+        self.sync.stop();
+    }
+
+    // ---- commands --------------------------------------------------------------------
+
+    pub fn session(&self) -> Result<Session, UiError> {
+        let r = self.replica();
+        let status = r.sync_status()?;
+        let user = r.signed_in_user()?;
+        Ok(Session {
+            device_id: r.device_id().to_string(),
+            signed_in: status.signed_in,
+            username: status.username,
+            user_name: user.as_ref().map(|u| u.name.clone()),
+            role: user.map(|u| u.role),
+            server_url: status.server_url,
+        })
+    }
+
+    /// Signs this device in, then starts the first sync in the background.
+    pub fn login(
+        &self,
+        server_url: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<Session, UiError> {
+        self.replica()
+            .login(server_url.trim(), username.trim(), password, &device_name())?;
+        self.emit_status();
+        self.sync.kick();
+        self.session()
+    }
+
+    pub fn jobs(&self, scope: JobScope) -> Result<Vec<JobSummary>, UiError> {
+        Ok(self.replica().jobs(
+            scope,
+            Day {
+                end: end_of_local_day(),
+            },
+        )?)
+    }
+
+    pub fn job(&self, job_id: &str) -> Result<JobDetail, UiError> {
+        let r = self.replica();
+        let id = r.resolve_job(job_id)?;
+        Ok(r.job(id)?)
+    }
+
+    pub fn step(
+        &self,
+        job_id: &str,
+        action: StepAction,
+        reason: Option<&str>,
+    ) -> Result<JobDetail, UiError> {
+        self.write_then_detail(job_id, |r, id| {
+            match action {
+                StepAction::StartTravel => r.start_travel(id),
+                StepAction::Arrive => r.arrive(id),
+                StepAction::StartWork => r.start_work(id),
+                StepAction::Hold => r.hold(id, reason.unwrap_or_default()),
+                StepAction::Resume => r.resume(id),
+                StepAction::Complete => r.complete(id),
+            }
+            .map(drop)
+        })
+    }
+
+    pub fn answer(
+        &self,
+        job_id: &str,
+        item_key: &str,
+        value: AnswerValue,
+    ) -> Result<JobDetail, UiError> {
+        self.write_then_detail(job_id, |r, id| r.answer(id, item_key, value))
+    }
+
+    pub fn set_text(
+        &self,
+        job_id: &str,
+        field: TextField,
+        text: &str,
+    ) -> Result<JobDetail, UiError> {
+        self.write_then_detail(job_id, |r, id| match field {
+            TextField::Diagnosis => r.set_diagnosis(id, text),
+            TextField::WorkDone => r.set_work_done(id, text),
+            TextField::Result => r.set_result(id, text),
+        })
+    }
+
+    pub fn set_follow_up(&self, job_id: &str, needed: bool) -> Result<JobDetail, UiError> {
+        self.write_then_detail(job_id, |r, id| r.set_follow_up_needed(id, needed))
+    }
+
+    pub fn add_note(&self, job_id: &str, body: &str) -> Result<JobDetail, UiError> {
+        self.write_then_detail(job_id, |r, id| r.add_note(id, body).map(drop))
+    }
+
+    pub fn add_part(
+        &self,
+        job_id: &str,
+        part_no: &str,
+        description: &str,
+        quantity: f64,
+    ) -> Result<JobDetail, UiError> {
+        self.write_then_detail(job_id, |r, id| {
+            r.add_part(id, part_no, description, quantity).map(drop)
+        })
+    }
+
+    pub fn remove_part(&self, job_id: &str, part_id: &str) -> Result<JobDetail, UiError> {
+        let part: PartUsedId = part_id
+            .parse()
+            .map_err(|_| UiError::new("invalid_input", format!("{part_id:?} is not a part id")))?;
+        self.write_then_detail(job_id, |r, id| r.remove_part(id, part))
+    }
+
+    /// Takes a photo the UI read from a file picker or a drop: the bytes go through a
+    /// temporary file inside the replica folder into the photo pipeline.
+    pub fn add_photo(
+        &self,
+        job_id: &str,
+        file_name: &str,
+        data_base64: &str,
+        kind: PhotoKind,
+        caption: Option<&str>,
+    ) -> Result<JobDetail, UiError> {
+        let payload = data_base64
+            .split_once("base64,")
+            .map_or(data_base64, |(_, b)| b);
+        if payload.len() / 4 * 3 > MAX_PHOTO_UPLOAD_BYTES {
+            return Err(UiError::new(
+                "invalid_input",
+                format!(
+                    "{file_name} is larger than {} MB; choose a smaller photo",
+                    MAX_PHOTO_UPLOAD_BYTES / (1024 * 1024)
+                ),
+            ));
+        }
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(payload.trim())
+            .map_err(|_| {
+                UiError::new(
+                    "invalid_input",
+                    format!("{file_name} did not arrive intact; add it again"),
+                )
+            })?;
+        let dir = self.replica().dir().join("incoming");
+        let tmp = TempFile::write(&dir, file_name, &bytes)?;
+        self.write_then_detail(job_id, |r, id| {
+            r.attach_photo(id, tmp.path(), kind, caption).map(drop)
+        })
+        .map_err(|mut e| {
+            // Messages name the file: the technician's name for it, not the temporary one.
+            e.message = e
+                .message
+                .replace(&tmp.path().display().to_string(), file_name);
+            e
+        })
+    }
+
+    /// The stored bytes of a blob as a `data:` URL the webview can show.
+    pub fn photo_data(&self, sha256: &str) -> Result<String, UiError> {
+        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(UiError::new(
+                "invalid_input",
+                format!("{sha256:?} is not a photo reference"),
+            ));
+        }
+        let path = self.replica().blob_path(&sha256.to_ascii_lowercase());
+        let bytes = std::fs::read(&path).map_err(|_| {
+            UiError::new(
+                "photo_not_here",
+                "this photo is not on this device yet; it will be fetched on the next sync",
+            )
+        })?;
+        let media_type = media_type_of(&bytes);
+        Ok(format!(
+            "data:{media_type};base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(&bytes)
+        ))
+    }
+
+    pub fn sign_off_text(&self, job_id: &str) -> Result<String, UiError> {
+        let r = self.replica();
+        let id = r.resolve_job(job_id)?;
+        Ok(r.sign_off_text(id)?)
+    }
+
+    /// Records the signature over the sign-off text as it is now.
+    pub fn sign(
+        &self,
+        job_id: &str,
+        signer_name: &str,
+        strokes: Vec<Vec<StrokePoint>>,
+    ) -> Result<JobDetail, UiError> {
+        self.write_then_detail(job_id, |r, id| {
+            let text = r.sign_off_text(id)?;
+            r.add_signature(id, signer_name, strokes, &text).map(drop)
+        })
+    }
+
+    pub fn add_feedback(
+        &self,
+        job_id: &str,
+        rating: u8,
+        nps: Option<u8>,
+        comment: Option<&str>,
+    ) -> Result<JobDetail, UiError> {
+        self.write_then_detail(job_id, |r, id| {
+            r.add_feedback(id, rating, nps, comment).map(drop)
+        })
+    }
+
+    pub fn sync_status(&self) -> Result<AppSyncStatus, UiError> {
+        let status = self.replica().sync_status()?;
+        let flags = self.sync.flags();
+        Ok(AppSyncStatus {
+            status,
+            online: flags.online.load(std::sync::atomic::Ordering::SeqCst),
+            syncing: flags.syncing.load(std::sync::atomic::Ordering::SeqCst),
+        })
+    }
+
+    /// Syncs now and waits for the outcome (events report progress meanwhile).
+    pub fn sync_now(&self) -> Result<SyncReport, UiError> {
+        self.sync.sync_now()
+    }
+
+    pub fn service_report_html(&self, job_id: &str) -> Result<String, UiError> {
+        let r = self.replica();
+        let _ = r.resolve_job(job_id)?;
+        Err(UiError::new(
+            "not_available",
+            "the printable service report is not available in this version",
+        ))
+    }
+
+    /// Signs in from `ONSITE_SERVER`, `ONSITE_USERNAME` and `ONSITE_PASSWORD` when this
+    /// device is not signed in yet (first run of a demo or a provisioned tablet).
+    pub fn sign_in_from_env(&self) -> Option<Result<Session, UiError>> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let (server, username, password) = (
+            var("ONSITE_SERVER")?,
+            var("ONSITE_USERNAME")?,
+            var("ONSITE_PASSWORD")?,
+        );
+        match self.session() {
+            Ok(s) if s.signed_in => None,
+            _ => Some(self.login(&server, &username, &password)),
+        }
+    }
+}
+
+/// The end of the technician's local day, in UTC: jobs before it are today's.
+fn end_of_local_day() -> chrono::DateTime<Utc> {
+    let tomorrow = Local::now().date_naive() + Duration::days(1);
+    let midnight = tomorrow.and_hms_opt(0, 0, 0).expect("midnight");
+    Local
+        .from_local_datetime(&midnight)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| Utc::now() + Duration::hours(24))
+}
+
+/// How this device is listed in the office: the machine's name.
+fn device_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok());
+    match host {
+        Some(h) => format!("Onsite app on {h}"),
+        None => "Onsite app".to_owned(),
+    }
+}
+
+/// The image type from the first bytes, for the `data:` URL.
+fn media_type_of(bytes: &[u8]) -> &'static str {
+    match bytes {
+        [0xFF, 0xD8, 0xFF, ..] => "image/jpeg",
+        [0x89, b'P', b'N', b'G', ..] => "image/png",
+        [
+            b'R',
+            b'I',
+            b'F',
+            b'F',
+            _,
+            _,
+            _,
+            _,
+            b'W',
+            b'E',
+            b'B',
+            b'P',
+            ..,
+        ] => "image/webp",
+        _ => "application/octet-stream",
+    }
+}
+
+/// A file removed when dropped, whatever happens to the photo.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn write(dir: &Path, file_name: &str, bytes: &[u8]) -> Result<TempFile, UiError> {
+        std::fs::create_dir_all(dir).map_err(io_error)?;
+        // Keep the user's name (the error messages mention it) but never its path.
+        let name: String = Path::new(file_name)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() || ".-_ ".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let name = if name.trim_matches('.').is_empty() {
+            "photo".to_owned()
+        } else {
+            name
+        };
+        let path = dir.join(format!("{}-{name}", uuid::Uuid::now_v7()));
+        std::fs::write(&path, bytes).map_err(io_error)?;
+        Ok(TempFile(path))
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn io_error(e: std::io::Error) -> UiError {
+    UiError::new(
+        "io",
+        format!("could not store the photo on this device: {e}"),
+    )
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::sync::Mutex as StdMutex;
+    use std::time::Duration as StdDuration;
+
+    use onsite_client::RetryPolicy;
+    use onsite_client::sample::{day_of_jobs, sample_technician};
+    use onsite_model::checklist::ItemKind;
+    use onsite_model::clock::SystemIds;
+
+    use super::*;
+
+    /// Records what the shell emits.
+    #[derive(Default)]
+    pub struct RecordingHost {
+        pub events: StdMutex<Vec<(String, serde_json::Value)>>,
+    }
+
+    impl Host for RecordingHost {
+        fn emit(&self, event: &str, payload: serde_json::Value) {
+            self.events
+                .lock()
+                .unwrap()
+                .push((event.to_owned(), payload));
+        }
+    }
+
+    impl RecordingHost {
+        pub fn named(&self, event: &str) -> Vec<serde_json::Value> {
+            self.events
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(e, _)| e == event)
+                .map(|(_, p)| p.clone())
+                .collect()
+        }
+    }
+
+    pub fn quiet_schedule() -> SyncSchedule {
+        SyncSchedule {
+            interval: StdDuration::from_secs(3600),
+            probe_interval: StdDuration::from_secs(3600),
+            retry: RetryPolicy {
+                attempts: 1,
+                first_backoff: StdDuration::from_millis(10),
+                max_backoff: StdDuration::from_millis(10),
+                request_timeout: StdDuration::from_secs(2),
+            },
+        }
+    }
+
+    /// A device with a sample day of `count` jobs in a temporary folder.
+    pub fn device(count: usize) -> (tempfile::TempDir, AppState, Arc<RecordingHost>) {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut r = Replica::open(dir.path(), ReplicaOptions::default()).unwrap();
+            let ids = SystemIds;
+            let file = day_of_jobs(Utc::now(), &sample_technician(&ids), count, &ids);
+            r.import_json(&serde_json::to_string(&file).unwrap())
+                .unwrap();
+        }
+        let host = Arc::new(RecordingHost::default());
+        let app = AppState::open(dir.path(), quiet_schedule(), host.clone()).unwrap();
+        (dir, app, host)
+    }
+
+    /// A real PNG (stored deflate blocks, no compression library needed).
+    pub fn png(width: u32, height: u32, rgb: [u8; 3]) -> Vec<u8> {
+        fn crc32(data: &[u8]) -> u32 {
+            let mut crc = 0xFFFF_FFFFu32;
+            for &b in data {
+                crc ^= b as u32;
+                for _ in 0..8 {
+                    crc = if crc & 1 != 0 {
+                        (crc >> 1) ^ 0xEDB8_8320
+                    } else {
+                        crc >> 1
+                    };
+                }
+            }
+            !crc
+        }
+        fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
+            out.extend((data.len() as u32).to_be_bytes());
+            let mut body = kind.to_vec();
+            body.extend(data);
+            out.extend(&body);
+            out.extend(crc32(&body).to_be_bytes());
+        }
+        let mut raw = Vec::new();
+        for y in 0..height {
+            raw.push(0);
+            for x in 0..width {
+                let shade = ((x + y) % 32) as u8;
+                raw.extend(rgb.map(|c| c.saturating_add(shade)));
+            }
+        }
+        let mut z = vec![0x78, 0x01];
+        let blocks: Vec<&[u8]> = raw.chunks(65_535).collect();
+        for (i, block) in blocks.iter().enumerate() {
+            z.push(u8::from(i + 1 == blocks.len()));
+            let len = block.len() as u16;
+            z.extend(len.to_le_bytes());
+            z.extend((!len).to_le_bytes());
+            z.extend(*block);
+        }
+        let (mut a, mut b) = (1u32, 0u32);
+        for &byte in &raw {
+            a = (a + byte as u32) % 65_521;
+            b = (b + a) % 65_521;
+        }
+        z.extend(((b << 16) | a).to_be_bytes());
+        let mut ihdr = Vec::new();
+        ihdr.extend(width.to_be_bytes());
+        ihdr.extend(height.to_be_bytes());
+        ihdr.extend([8, 2, 0, 0, 0]);
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        chunk(&mut out, b"IHDR", &ihdr);
+        chunk(&mut out, b"IDAT", &z);
+        chunk(&mut out, b"IEND", &[]);
+        out
+    }
+
+    fn b64(bytes: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    fn strokes() -> Vec<Vec<StrokePoint>> {
+        vec![vec![
+            StrokePoint {
+                x: 10.0,
+                y: 40.0,
+                t: 0,
+            },
+            StrokePoint {
+                x: 60.0,
+                y: 10.0,
+                t: 90,
+            },
+            StrokePoint {
+                x: 110.0,
+                y: 42.0,
+                t: 180,
+            },
+        ]]
+    }
+
+    /// Answers every required item the way a technician would, photos included.
+    fn work_checklist(app: &AppState, job: &str) -> JobDetail {
+        let mut detail = app.job(job).unwrap();
+        for line in detail.checklist.clone() {
+            if !line.item.required {
+                continue;
+            }
+            let value = match &line.item.kind {
+                ItemKind::Check => AnswerValue::Check(true),
+                ItemKind::Text => AnswerValue::Text("done".into()),
+                ItemKind::Number { min, .. } => AnswerValue::Number(min.unwrap_or(1.0)),
+                ItemKind::Choice { options } => AnswerValue::Choice(options[0].key.clone()),
+                ItemKind::Photo { .. } => continue,
+            };
+            detail = app.answer(job, &line.item.key, value).unwrap();
+        }
+        detail
+    }
+
+    #[test]
+    fn a_visit_is_worked_through_the_commands() {
+        let (dir, app, host) = device(4);
+        let session = app.session().unwrap();
+        assert!(!session.signed_in);
+        assert_eq!(session.device_id.len(), 36);
+
+        let all = app.jobs(JobScope::All).unwrap();
+        assert_eq!(all.len(), 4);
+        let today = app.jobs(JobScope::Today).unwrap();
+        assert!(!today.is_empty(), "a sample day has jobs today");
+        let job = all[0].id.to_string();
+
+        app.step(&job, StepAction::StartTravel, None).unwrap();
+        let d = app.step(&job, StepAction::Arrive, None).unwrap();
+        assert_eq!(d.work_order.status.as_str(), "on_site");
+        app.step(&job, StepAction::StartWork, None).unwrap();
+
+        // Completing too early is refused with each missing thing named.
+        let e = app.step(&job, StepAction::Complete, None).unwrap_err();
+        assert_eq!(e.code, "completion_blocked");
+        assert!(e.message.contains("signature"), "{}", e.message);
+
+        work_checklist(&app, &job);
+        let before = app
+            .add_photo(
+                &job,
+                "before.png",
+                &b64(&png(64, 48, [120, 80, 60])),
+                PhotoKind::Before,
+                Some("as found"),
+            )
+            .unwrap();
+        assert_eq!(before.photos.len(), 1);
+        let after = app
+            .add_photo(
+                &job,
+                "after.png",
+                &format!(
+                    "data:image/png;base64,{}",
+                    b64(&png(64, 48, [60, 140, 200]))
+                ),
+                PhotoKind::After,
+                None,
+            )
+            .unwrap();
+        assert_eq!(after.photos.len(), 2);
+        let incoming = dir.path().join("incoming");
+        assert_eq!(
+            std::fs::read_dir(&incoming).unwrap().count(),
+            0,
+            "temporary files are removed"
+        );
+
+        let url = app.photo_data(&after.photos[1].sha256).unwrap();
+        assert!(url.starts_with("data:image/"), "{}", &url[..30]);
+
+        let text = app.sign_off_text(&job).unwrap();
+        assert!(text.contains(&all[0].number));
+        app.set_text(&job, TextField::Diagnosis, "Scale on the exchanger")
+            .unwrap();
+        app.set_text(&job, TextField::WorkDone, "Descaled").unwrap();
+        let d = app.add_part(&job, "HX-3", "Gasket", 1.0).unwrap();
+        let d = app.remove_part(&job, &d.parts[0].id.to_string()).unwrap();
+        assert!(d.parts.is_empty());
+        app.add_note(&job, "Customer asked about a service plan")
+            .unwrap();
+        let d = app.sign(&job, "Li Na", strokes()).unwrap();
+        assert_eq!(d.signatures.len(), 1);
+        app.add_feedback(&job, 5, Some(9), Some("Quick and tidy"))
+            .unwrap();
+        let d = app.step(&job, StepAction::Complete, None).unwrap();
+        assert!(d.missing_for_completion.is_empty());
+        assert_eq!(d.work_order.status.as_str(), "completed");
+        assert!(d.pending_ops > 0);
+        let done = app.jobs(JobScope::Done).unwrap();
+        assert!(done.iter().any(|j| j.id.to_string() == job));
+
+        // Every write told the UI the pending count moved.
+        let statuses = host.named(crate::wire::events::SYNC_STATUS);
+        assert!(statuses.len() >= 10);
+        assert!(statuses.last().unwrap()["pending_ops"].as_u64().unwrap() > 0);
+        app.stop();
+    }
+
+    #[test]
+    fn bad_input_comes_back_as_code_and_message() {
+        let (_dir, app, _host) = device(1);
+        let job = app.jobs(JobScope::All).unwrap()[0].id.to_string();
+        let e = app.job("WO-0000-999999").unwrap_err();
+        assert_eq!(e.code, "unknown_job");
+        let e = app
+            .add_photo(
+                &job,
+                "../../etc/x.png",
+                "not base64!",
+                PhotoKind::Before,
+                None,
+            )
+            .unwrap_err();
+        assert_eq!(e.code, "invalid_input");
+        assert!(e.message.contains("x.png"));
+        let e = app
+            .add_photo(
+                &job,
+                "notes.txt",
+                &b64(b"just text"),
+                PhotoKind::Before,
+                None,
+            )
+            .unwrap_err();
+
+        assert!(e.message.contains("notes.txt"), "{}", e.message);
+        assert!(!e.message.contains("incoming"), "{}", e.message);
+        assert_eq!(
+            app.photo_data("../secret").unwrap_err().code,
+            "invalid_input"
+        );
+        assert_eq!(
+            app.photo_data(&"a".repeat(64)).unwrap_err().code,
+            "photo_not_here"
+        );
+        assert_eq!(
+            app.step(&job, StepAction::Hold, Some(" "))
+                .unwrap_err()
+                .code,
+            "invalid_input"
+        );
+        assert_eq!(
+            app.remove_part(&job, "nope").unwrap_err().code,
+            "invalid_input"
+        );
+        assert_eq!(
+            app.service_report_html(&job).unwrap_err().code,
+            "not_available"
+        );
+        app.stop();
+    }
+
+    #[test]
+    fn sync_without_sign_in_says_so_and_reports_done() {
+        let (_dir, app, host) = device(1);
+        let e = app.sync_now().unwrap_err();
+        assert_eq!(e.code, "not_signed_in");
+        let done = host.named(crate::wire::events::SYNC_DONE);
+        assert_eq!(done.last().unwrap()["error"]["code"], "not_signed_in");
+        let status = app.sync_status().unwrap();
+        assert!(!status.syncing);
+        assert!(!status.status.signed_in);
+        let json = serde_json::to_value(&status).unwrap();
+        assert!(json.get("pending_ops").is_some() && json.get("online").is_some());
+        app.stop();
+    }
+
+    #[test]
+    fn an_unreachable_server_refuses_sign_in_with_a_clear_message() {
+        let (_dir, app, _host) = device(1);
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let e = app
+            .login(&format!("http://127.0.0.1:{port}"), "alice", "x")
+            .unwrap_err();
+        assert_eq!(e.code, "server_unreachable");
+        assert!(e.message.contains("cannot reach the server"));
+        app.stop();
+    }
+}

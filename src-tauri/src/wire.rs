@@ -1,0 +1,75 @@
+//! The shapes the shell itself adds at the UI boundary: the session, the sync state with
+//! the worker's flags, the outcome of a background sync, and the enums of command args.
+
+use onsite_client::{SyncReport, SyncStatus};
+use onsite_model::ops::Role;
+use serde::{Deserialize, Serialize};
+
+use crate::UiError;
+
+/// Who this device is signed in as, and where to.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct Session {
+    pub device_id: String,
+    pub signed_in: bool,
+    pub username: Option<String>,
+    /// The person's display name, as the server described them at sign-in.
+    pub user_name: Option<String>,
+    pub role: Option<Role>,
+    pub server_url: Option<String>,
+}
+
+/// [`SyncStatus`] plus what the background sync knows right now.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct AppSyncStatus {
+    #[serde(flatten)]
+    pub status: SyncStatus,
+    /// The server answered the last attempt (or probe).
+    pub online: bool,
+    /// A sync is running now.
+    pub syncing: bool,
+}
+
+/// The payload of `sync://done`: `{ report }` or `{ error: { code, message } }`.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(untagged)]
+pub enum SyncDone {
+    Done { report: SyncReport },
+    Failed { error: UiError },
+}
+
+/// A status step the technician takes on a job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum StepAction {
+    StartTravel,
+    Arrive,
+    StartWork,
+    Hold,
+    Resume,
+    Complete,
+}
+
+/// The technician's free-text fields on a job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum TextField {
+    Diagnosis,
+    WorkDone,
+    Result,
+}
+
+/// Names of the events the shell emits.
+pub mod events {
+    /// [`onsite_client::SyncProgress`] as a sync goes.
+    pub const SYNC_PROGRESS: &str = "sync://progress";
+    /// [`super::SyncDone`] when a sync ends.
+    pub const SYNC_DONE: &str = "sync://done";
+    /// [`super::AppSyncStatus`] whenever it may have changed (a write, a sync start or end).
+    pub const SYNC_STATUS: &str = "sync://status";
+}

@@ -1,0 +1,250 @@
+// The built app in a real webview (WebKitGTK under Xvfb), driven through WebKitWebDriver,
+// against the real onsite-server on loopback. Screenshots of each step go to
+// target/e2e-artifacts/. Run by scripts/test; alone: `xvfb-run -a node --test tests/e2e/`.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { APP, SERVER, ARTIFACTS, PASSWORD, Driver, Server, png, waitFor } from "./webdriver.mjs";
+
+const photos = mkdtempSync(join(tmpdir(), "onsite-e2e-photos-"));
+const beforePhoto = join(photos, "before.png");
+const afterPhoto = join(photos, "after.png");
+
+before(() => {
+  for (const bin of [APP, SERVER]) {
+    assert.ok(existsSync(bin), `${bin} is missing: build the app (with custom-protocol) and the server first`);
+  }
+  writeFileSync(beforePhoto, png(320, 240, [150, 90, 40]));
+  writeFileSync(afterPhoto, png(320, 240, [40, 140, 200]));
+});
+
+/** A fresh device: its own app data folder, the app started by the driver. */
+async function device(name) {
+  const xdg = mkdtempSync(join(tmpdir(), `onsite-e2e-${name}-`));
+  return Driver.start(name, { XDG_DATA_HOME: xdg, ONSITE_SYNC_INTERVAL_SECS: "3600" });
+}
+
+async function signIn(d, server, shot) {
+  await d.wait("server-url", 30_000);
+  if (shot) await d.screenshot(shot);
+  await d.type("server-url", server.url);
+  await d.type("username", "alice");
+  await d.type("password", PASSWORD);
+  await d.click("sign-in");
+  await d.wait("job-card", 30_000);
+}
+
+async function pendingCount(d) {
+  const el = await d.wait("pending-count");
+  return Number(await d.attr(el, "data-count"));
+}
+
+async function openFirstJob(d) {
+  const card = (await d.findAll('[data-testid="job-card"]'))[0];
+  const number = await d.attr(card, "data-number");
+  await d.s(`/element/${card}/click`, "POST", {});
+  await d.wait("checklist-progress");
+  const summary = (await d.invoke("jobs", { scope: "all" })).find((j) => j.number === number);
+  return { number, id: summary.id };
+}
+
+/** Sets a file on the hidden photo input; falls back to the same path a drop takes. */
+async function addPhoto(d, kind, path, caption) {
+  const select = await d.wait("photo-kind");
+  await d.exec(
+    `const [s, v] = arguments; s.value = v; s.dispatchEvent(new Event("change", { bubbles: true }));`,
+    [d.ref(select), kind],
+  );
+  if (caption) await d.type("photo-caption", caption);
+  const count = (await d.findAll('[data-testid="photo-thumb"]')).length;
+  const input = await d.wait("photo-input");
+  try {
+    await d.s(`/element/${input}/value`, "POST", { text: path });
+  } catch {
+    const b64 = (await import("node:fs")).readFileSync(path).toString("base64");
+    await d.exec(
+      `const [input, b64, name] = arguments;
+       const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+       const dt = new DataTransfer();
+       dt.items.add(new File([bytes], name, { type: "image/png" }));
+       input.files = dt.files;
+       input.dispatchEvent(new Event("change", { bubbles: true }));`,
+      [d.ref(input), b64, path.split("/").pop()],
+    );
+  }
+  await waitFor(`${kind} photo`, async () => (await d.findAll('[data-testid="photo-thumb"]')).length > count);
+}
+
+/** Answers every required checklist item through its control, as the technician would. */
+async function workChecklist(d, jobId) {
+  const detail = await d.invoke("job", { jobId });
+  for (const line of detail.checklist) {
+    if (!line.item.required || line.answer) continue;
+    const key = line.item.key;
+    const kind = line.item.kind;
+    if (kind.type === "check") await d.click(`check-${key}`);
+    else if (kind.type === "choice") await d.click(`check-${key}-${kind.options[0].key}`);
+    else if (kind.type === "number") {
+      await d.type(`check-${key}-input`, String(kind.min ?? 1) + "\n");
+    } else if (kind.type === "text") {
+      const el = await d.type(`check-${key}-input`, "Checked and fine");
+      await d.exec(`arguments[0].dispatchEvent(new Event("change", { bubbles: true }))`, [d.ref(el)]);
+    } else continue;
+    await waitFor(`answer to ${key}`, async () => {
+      const j = await d.invoke("job", { jobId });
+      return j.checklist.find((l) => l.item.key === key).answer;
+    });
+  }
+}
+
+async function signAndRate(d) {
+  await d.click("sign-off");
+  const text = await d.text(await d.wait("sign-off-text"));
+  assert.match(text, /Job: WO-/);
+  const pad = await d.wait("signature-pad");
+  await d.draw(pad, [
+    [[-120, 10], [-80, -25], [-40, 20], [0, -20], [40, 15]],
+    [[60, -10], [100, 20], [130, -15]],
+  ]);
+  const drawn = Number(await d.attr(pad, "data-strokes"));
+  if (!(drawn > 0)) {
+    // Synthetic pointer events, the same handlers a finger or a pen reaches.
+    await d.exec(
+      `const c = arguments[0]; const r = c.getBoundingClientRect();
+       const ev = (t, x, y) => c.dispatchEvent(new PointerEvent(t, { bubbles: true, pointerId: 7, pointerType: "pen", isPrimary: true, clientX: r.left + x, clientY: r.top + y, buttons: t === "pointerup" ? 0 : 1 }));
+       ev("pointerdown", 20, 60); for (let i = 1; i <= 12; i++) ev("pointermove", 20 + i * 18, 60 + Math.sin(i) * 30); ev("pointerup", 236, 60);`,
+      [d.ref(pad)],
+    );
+  }
+  await waitFor("strokes on the pad", async () => Number(await d.attr(pad, "data-strokes")) > 0);
+  await d.type("signer-name", "Li Na");
+  await d.click("rating-5");
+  await d.click("nps-9");
+  await d.type("feedback-comment", "Quick, tidy and explained everything");
+  await d.screenshot(`${d.name}-06-sign-off`);
+  await d.click("save-sign-off");
+  await d.wait("signed-by", 15_000);
+}
+
+/** The office's view of the job, from the server's REST API. */
+async function officeView(server, jobId) {
+  const get = await server.as("dana");
+  return get(`/api/v1/work-orders/${jobId}`);
+}
+
+function assertCompletedOnServer(job, checklistKeys) {
+  const wo = job.work_order ?? job;
+  assert.equal(wo.status, "completed", `server status: ${JSON.stringify(wo.status)}`);
+  const answers = job.answers ?? job.checklist_answers ?? [];
+  for (const key of checklistKeys) {
+    assert.ok(
+      answers.some((a) => a.item_key === key),
+      `answer ${key} on the server (got ${answers.map((a) => a.item_key).join(", ")})`,
+    );
+  }
+  const kinds = (job.photos ?? []).map((p) => p.kind).sort();
+  assert.deepEqual(kinds.filter((k) => k === "before" || k === "after"), ["after", "before"]);
+  assert.equal((job.signatures ?? []).length, 1);
+  assert.equal((job.feedback ?? [])[0]?.rating, 5);
+}
+
+/** One visit, from the job list to completion, with screenshots. */
+async function workVisit(d, { screenshots }) {
+  const job = await openFirstJob(d);
+  if (screenshots) await d.screenshot(`${d.name}-03-job`);
+  await d.click("action-start_travel");
+  await d.click("action-arrive");
+  await d.click("action-start_work");
+
+  // Completing too early shows what is missing.
+  await d.click("action-complete");
+  const list = await d.wait("missing-list");
+  const missing = await d.text(list);
+  assert.ok(missing.length > 0);
+  await d.wait('[data-testid="missing-signature"]');
+  if (screenshots) await d.screenshot(`${d.name}-04-missing`);
+
+  await workChecklist(d, job.id);
+  await addPhoto(d, "before", beforePhoto, "As found");
+  await addPhoto(d, "after", afterPhoto, "After the repair");
+  await d.type("text-diagnosis", "Scale on the heat exchanger");
+  await d.exec(`arguments[0].dispatchEvent(new Event("change", { bubbles: true }))`, [d.ref(await d.wait("text-diagnosis"))]);
+  if (screenshots) await d.screenshot(`${d.name}-05-checklist-photos`);
+
+  await signAndRate(d);
+  await d.click("action-complete");
+  await waitFor("completed", async () => (await d.invoke("job", { jobId: job.id })).work_order.status === "completed");
+  await d.wait("milestone-complete");
+  if (screenshots) await d.screenshot(`${d.name}-07-completed`);
+  const detail = await d.invoke("job", { jobId: job.id });
+  const keys = detail.checklist.filter((l) => l.item.required && l.answer).map((l) => l.item.key);
+  return { ...job, keys };
+}
+
+test("a technician signs in, works a visit and it reaches the office", { timeout: 240_000 }, async () => {
+  const server = await new Server().start();
+  const d = await device("online");
+  d.name = "online";
+  try {
+    await signIn(d, server, "online-01-sign-in");
+    await d.click("filter-today");
+    await d.screenshot("online-02-job-list");
+    const job = await workVisit(d, { screenshots: true });
+
+    await d.click("back");
+    await d.click("sync-button");
+    await waitFor("everything synced", async () => (await pendingCount(d)) === 0, 30_000);
+    await d.screenshot("online-08-synced");
+    assertCompletedOnServer(await officeView(server, job.id), job.keys);
+
+    // A refused sync says what happened and what to do.
+    const session = await d.invoke("session");
+    server.admin(["device", "revoke", session.device_id]);
+    await d.click("filter-today");
+    await d.click("job-card");
+    await d.click("action-start_travel");
+    await d.click("back");
+    await d.click("sync-button");
+    const problem = await d.wait("sync-error", 30_000);
+    assert.match(await d.text(problem), /sign in/i);
+    await d.screenshot("online-09-refused");
+  } finally {
+    await d.quit();
+    await server.stop();
+  }
+});
+
+test("offline all day: everything waits on the device, then syncs when the server is back", { timeout: 240_000 }, async () => {
+  const server = await new Server().start();
+  const d = await device("offline");
+  d.name = "offline";
+  try {
+    await signIn(d, server);
+    await server.stop();
+
+    const job = await workVisit(d, { screenshots: true });
+    await d.click("back");
+    const pending = await pendingCount(d);
+    assert.ok(pending > 10, `pending changes shown: ${pending}`);
+    await d.click("sync-button");
+    const problem = await d.wait("sync-error", 60_000);
+    assert.match(await d.text(problem), /no connection|reach/i);
+    await waitFor("offline state", async () => (await d.attr(await d.wait("sync-state"), "data-state")) === "offline");
+    await d.screenshot("offline-08-queued");
+
+    await server.start();
+    await d.click("sync-button");
+    await waitFor("everything synced", async () => (await pendingCount(d)) === 0, 60_000);
+    await d.screenshot("offline-09-synced");
+    assertCompletedOnServer(await officeView(server, job.id), job.keys);
+  } finally {
+    await d.quit();
+    await server.stop();
+  }
+});
+
+after(() => {
+  console.log(`screenshots in ${ARTIFACTS}`);
+});
