@@ -91,7 +91,8 @@ fn noise_png(w: u32, h: u32, mut seed: u64) -> Vec<u8> {
     seed = seed.max(1);
     let mut raw = Vec::with_capacity(((w * 3 + 1) * h) as usize);
     for _ in 0..h {
-        raw.push(0);
+        // Each row starts with its filter type: none.
+        raw.extend_from_slice(&[0]);
         for _ in 0..w {
             seed ^= seed << 13;
             seed ^= seed >> 7;
