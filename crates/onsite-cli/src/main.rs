@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::{Duration, Local, TimeZone, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
+use onsite_client::photo::PhotoOptions;
 use onsite_client::sample::{day_of_jobs, sample_technician};
 use onsite_client::{
     Day, Error, Fault, JobDetail, JobScope, JobSummary, Replica, ReplicaOptions, RetryPolicy,
@@ -97,7 +98,8 @@ enum Command {
         #[command(subcommand)]
         action: PartAction,
     },
-    /// Attach a photo (JPEG, PNG or WebP).
+    /// Attach a photo (JPEG, PNG or WebP): turned upright, resized to 2048 px, re-encoded as
+    /// JPEG with a thumbnail; the original is kept until the server confirms the upload.
     Photo {
         job: String,
         file: PathBuf,
@@ -216,7 +218,8 @@ fn exit_code(e: &anyhow::Error) -> u8 {
             Error::Transition(_)
             | Error::CompletionBlocked(_)
             | Error::JobClosed { .. }
-            | Error::Invalid(_),
+            | Error::Invalid(_)
+            | Error::PhotoRefused { .. },
         ) => 4,
         Some(Error::File { .. }) => 2,
         _ => match e.downcast_ref::<SyncError>() {
@@ -405,11 +408,32 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             caption,
         } => {
             let id = r.resolve_job(&job)?;
-            let photo = r.attach_photo(id, &file, kind.into(), caption.as_deref())?;
-            print(json, &photo, |p| {
+            let opts = PhotoOptions {
+                naive_time_offset: *Local::now().offset(),
+                ..PhotoOptions::default()
+            };
+            let a = r.attach_photo_with(id, &file, kind.into(), caption.as_deref(), &opts)?;
+            let out = serde_json::json!({
+                "photo": a.photo,
+                "bytes_in": a.bytes_in,
+                "source_width": a.source_width,
+                "source_height": a.source_height,
+                "thumb_width": a.thumb_width,
+                "thumb_height": a.thumb_height,
+            });
+            print(json, &out, |_| {
                 format!(
-                    "photo {} stored ({} bytes, sha256 {})\n",
-                    p.id, p.size_bytes, p.sha256
+                    "photo {} stored: {} bytes {}×{} in → {} bytes {}×{} JPEG (thumbnail {}×{}), sha256 {}\n",
+                    a.photo.id,
+                    a.bytes_in,
+                    a.source_width,
+                    a.source_height,
+                    a.photo.size_bytes,
+                    a.photo.width.unwrap_or(0),
+                    a.photo.height.unwrap_or(0),
+                    a.thumb_width,
+                    a.thumb_height,
+                    a.photo.sha256
                 )
             })
         }

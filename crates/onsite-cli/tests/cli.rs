@@ -73,12 +73,12 @@ fn a_visit_from_the_command_line() {
         ],
     );
     let photo = d.join("p.jpg");
-    std::fs::write(&photo, [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3]).unwrap();
+    std::fs::write(&photo, onsite_client::photo::sample_photo(48, 32, 1)).unwrap();
     ok(
         d,
         &["photo", &job, photo.to_str().unwrap(), "--kind", "before"],
     );
-    std::fs::write(&photo, [0xFF, 0xD8, 0xFF, 0xE0, 4, 5, 6]).unwrap();
+    std::fs::write(&photo, onsite_client::photo::sample_photo(48, 32, 2)).unwrap();
     ok(
         d,
         &[

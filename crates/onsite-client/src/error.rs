@@ -33,6 +33,12 @@ pub enum Error {
     JobClosed { number: String, status: String },
     #[error("{0}")]
     Invalid(String),
+    /// A photo the pipeline will not store; `problem` says which kind of refusal.
+    #[error("{message}")]
+    PhotoRefused {
+        problem: PhotoProblem,
+        message: String,
+    },
     #[error("could not read {path}: {source}")]
     File {
         path: PathBuf,
@@ -60,11 +66,42 @@ impl Error {
             Error::CompletionBlocked(_) => "completion_blocked",
             Error::JobClosed { .. } => "job_closed",
             Error::Invalid(_) => "invalid_input",
+            Error::PhotoRefused { problem, .. } => problem.code(),
             Error::File { .. } => "file_unreadable",
             Error::InjectedFault(_) => "injected_fault",
             Error::Sqlite(_) => "storage",
             Error::Json(_) => "storage",
             Error::Io(_) => "io",
+        }
+    }
+}
+
+/// Why a photo was refused; each has its own stable code so the UI can offer the right help.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PhotoProblem {
+    /// The file is larger than the size limit.
+    FileTooLarge,
+    /// The image declares more pixels (or a longer side) than may be decoded safely.
+    TooManyPixels,
+    /// HEIC/HEIF (iPhone default): no decoder on the device yet.
+    Heic,
+    /// Another image format (GIF, TIFF, BMP, AVIF...).
+    UnsupportedFormat,
+    /// Not an image at all.
+    NotAnImage,
+    /// Damaged or cut short.
+    Corrupt,
+}
+
+impl PhotoProblem {
+    pub fn code(self) -> &'static str {
+        match self {
+            PhotoProblem::FileTooLarge => "photo_file_too_large",
+            PhotoProblem::TooManyPixels => "photo_too_many_pixels",
+            PhotoProblem::Heic => "photo_heic_unsupported",
+            PhotoProblem::UnsupportedFormat => "photo_format_unsupported",
+            PhotoProblem::NotAnImage => "photo_not_an_image",
+            PhotoProblem::Corrupt => "photo_corrupt",
         }
     }
 }

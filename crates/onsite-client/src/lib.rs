@@ -5,14 +5,16 @@
 pub mod db;
 mod error;
 mod import;
+pub mod photo;
 mod queries;
 pub mod records;
 mod replica;
 pub mod sample;
+pub mod signature;
 pub mod sync;
 mod transfer;
 
-pub use error::{Error, Result};
+pub use error::{Error, PhotoProblem, Result};
 pub use import::{ImportFile, ImportSummary};
 pub use queries::{
     ChecklistLine, ChecklistProgress, Day, JobDetail, JobScope, JobSummary, LoggedOp,

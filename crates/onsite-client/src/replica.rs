@@ -22,7 +22,6 @@ use onsite_model::wire::RowKind;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::db;
 use crate::error::{Error, Result};
@@ -496,7 +495,9 @@ impl Replica {
         })
     }
 
-    /// Records the customer's signature over the report text they were shown.
+    /// Records the customer's signature over the report text they were shown: the strokes
+    /// are checked and rendered to a PNG blob (see [`crate::signature`]), and the signature
+    /// binds the sha256 of `report_text` so [`Replica::verify_signature`] shows a later edit.
     pub fn add_signature(
         &mut self,
         job: WorkOrderId,
@@ -504,34 +505,13 @@ impl Replica {
         strokes: Vec<Vec<StrokePoint>>,
         report_text: &str,
     ) -> Result<Signature> {
-        if signer_name.trim().is_empty() {
-            return Err(Error::Invalid(
-                "enter the name of the person signing".into(),
-            ));
-        }
-        if strokes.iter().map(Vec::len).sum::<usize>() < 2 {
-            return Err(Error::Invalid(
-                "the signature is empty; ask the customer to sign on the pad".into(),
-            ));
-        }
-        self.write(|w| {
-            open_job(w.tx, job)?;
-            let sig = Signature {
-                id: SignatureId::new(w.ids),
-                work_order_id: job,
-                signer_name: signer_name.trim().to_owned(),
-                signed_at: w.now,
-                strokes,
-                png_sha256: None,
-                report_sha256: hex::encode(Sha256::digest(report_text.as_bytes())),
-            };
-            w.insert(EntityKind::Signature, sig.id.to_string(), job, &sig)?;
-            Ok(sig)
-        })
+        self.record_signature(job, signer_name, strokes, report_text)
     }
 
-    /// Attaches a photo file to the job: its bytes are stored content-addressed under the
-    /// replica's blob folder and kept until the server confirms them.
+    /// Attaches a photo file to the job through the photo pipeline with the default
+    /// options (see [`crate::photo`]): the upright, resized JPEG and its thumbnail are stored
+    /// content-addressed under the replica's blob folder, the original is kept until the
+    /// server confirms the upload.
     pub fn attach_photo(
         &mut self,
         job: WorkOrderId,
@@ -539,66 +519,14 @@ impl Replica {
         kind: PhotoKind,
         caption: Option<&str>,
     ) -> Result<Photo> {
-        const MAX_PHOTO_BYTES: u64 = 40 * 1024 * 1024;
-        let meta = std::fs::metadata(file).map_err(|e| Error::File {
-            path: file.to_owned(),
-            source: e,
-        })?;
-        if meta.len() > MAX_PHOTO_BYTES {
-            return Err(Error::Invalid(format!(
-                "{} is {} MB; photos are limited to {} MB",
-                file.display(),
-                meta.len() / (1024 * 1024),
-                MAX_PHOTO_BYTES / (1024 * 1024)
-            )));
-        }
-        let bytes = std::fs::read(file).map_err(|e| Error::File {
-            path: file.to_owned(),
-            source: e,
-        })?;
-        let media_type = sniff_image(&bytes).ok_or_else(|| {
-            Error::Invalid(format!(
-                "{} is not a JPEG, PNG or WebP image",
-                file.display()
-            ))
-        })?;
-        let sha = hex::encode(Sha256::digest(&bytes));
-        let blob_path = self.blob_path(&sha);
-        if !blob_path.exists() {
-            std::fs::create_dir_all(blob_path.parent().expect("blob dir"))?;
-            let tmp = blob_path.with_extension("part");
-            std::fs::write(&tmp, &bytes)?;
-            std::fs::File::open(&tmp)?.sync_all()?;
-            std::fs::rename(&tmp, &blob_path)?;
-        }
-        let caption = caption
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-            .map(str::to_owned);
-        self.write(|w| {
-            open_job(w.tx, job)?;
-            w.tx.execute(
-                "INSERT INTO blob (sha256, size_bytes, media_type, created_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (sha256) DO NOTHING",
-                params![sha, bytes.len() as i64, media_type, onsite_model::time::format_ts(&w.now)],
-            )?;
-            let photo = Photo {
-                id: PhotoId::new(w.ids),
-                work_order_id: job,
-                sha256: sha.clone(),
-                kind,
-                caption,
-                taken_at: None,
-                lat: None,
-                lon: None,
-                width: None,
-                height: None,
-                size_bytes: bytes.len() as u64,
-                created_at: w.now,
-            };
-            w.insert(EntityKind::Photo, photo.id.to_string(), job, &photo)?;
-            Ok(photo)
-        })
+        self.attach_photo_with(
+            job,
+            file,
+            kind,
+            caption,
+            &crate::photo::PhotoOptions::default(),
+        )
+        .map(|a| a.photo)
     }
 
     pub fn blob_path(&self, sha256: &str) -> PathBuf {
@@ -740,7 +668,7 @@ fn inject(fault: Option<Fault>, here: FaultPoint) -> Result<()> {
 }
 
 /// A job that may still be worked on.
-fn open_job(conn: &Connection, job: WorkOrderId) -> Result<(WorkOrder, u64)> {
+pub(crate) fn open_job(conn: &Connection, job: WorkOrderId) -> Result<(WorkOrder, u64)> {
     let (wo, version) = load_work_order(conn, job)?;
     if wo.status.is_closed() {
         return Err(Error::JobClosed {
@@ -803,17 +731,4 @@ pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> 
         params![key, value],
     )?;
     Ok(())
-}
-
-/// The media type of an image by its magic bytes.
-fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else {
-        None
-    }
 }

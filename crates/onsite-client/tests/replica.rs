@@ -78,11 +78,9 @@ fn sign(r: &mut Replica, job: WorkOrderId) {
 }
 
 fn photo_file(dir: &std::path::Path, name: &str, salt: u8) -> std::path::PathBuf {
-    // A minimal JPEG-shaped file: the replica checks the magic bytes and stores the bytes.
+    // A small real JPEG: the replica runs every photo through the pipeline.
     let path = dir.join(name);
-    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0, salt];
-    bytes.extend(std::iter::repeat_n(salt, 64));
-    std::fs::write(&path, bytes).unwrap();
+    std::fs::write(&path, onsite_client::photo::sample_photo(48, 32, salt)).unwrap();
     path
 }
 
@@ -136,10 +134,10 @@ fn a_whole_visit_is_recorded_with_its_times() {
     let steps: Vec<_> = d.history.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(steps, ["start_travel", "arrive", "start_work", "complete"]);
     assert_eq!(d.photos.len(), 2);
-    // The completion op lists the evidence it relies on.
+    // The completion op lists the evidence it relies on: both photos and the signature image.
     let log = f.replica.oplog(1).unwrap();
     match &log[0].op.change {
-        Change::Transition { evidence, .. } => assert_eq!(evidence.len(), 2),
+        Change::Transition { evidence, .. } => assert_eq!(evidence.len(), 3),
         other => panic!("expected the completion, got {other:?}"),
     }
 }
@@ -297,7 +295,11 @@ fn invalid_steps_and_inputs_are_refused_with_clear_errors() {
     let err = r
         .attach_photo(job, &not_image, PhotoKind::Before, None)
         .unwrap_err();
-    assert!(err.to_string().contains("is not a JPEG, PNG or WebP image"));
+    assert!(
+        err.to_string()
+            .contains("is not a photo (JPEG, PNG or WebP)")
+    );
+    assert_eq!(err.code(), "photo_not_an_image");
     assert_eq!(op_count(r), ops, "nothing stored for refused input");
 }
 

@@ -354,6 +354,9 @@ pub struct Photo {
     #[serde(with = "serde_ts")]
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub created_at: Timestamp,
+    /// Content address of the thumbnail (a small JPEG made on the device), when one was made.
+    #[serde(default)]
+    pub thumb_sha256: Option<String>,
 }
 
 /// A point of a signature stroke: position on the pad and milliseconds since the first point.
