@@ -209,7 +209,10 @@ fn uploads_cut_at_random_offsets_resume_from_the_server_and_arrive_identical() {
     proxy.cut_next_chunks(5, 0xBADC0DE);
     let report = d.sync_ok();
     let stats = proxy.stats();
-    assert!(stats.cuts >= 5 + 1, "cuts: {stats:?}");
+    assert!(
+        stats.cuts > 5,
+        "the first sync's cut and five more: {stats:?}"
+    );
     assert_eq!(report.blobs_uploaded, unconfirmed);
     assert!(report.bytes_sent >= total - held);
     // Every byte reached the server in a whole chunk exactly once: it resumed from the

@@ -46,7 +46,8 @@ pub fn noise_png(w: u32, h: u32, seed: u64) -> Vec<u8> {
     let mut rng = Rng::new(seed);
     let mut raw = Vec::with_capacity(((w * 3 + 1) * h) as usize);
     for _ in 0..h {
-        raw.push(0);
+        // Each row starts with its filter type: none.
+        raw.extend_from_slice(&[0]);
         for _ in 0..w {
             let v = rng.next();
             raw.extend_from_slice(&v.to_le_bytes()[..3]);
@@ -285,18 +286,17 @@ fn serve(mut client: TcpStream, upstream: &str, rules: &Mutex<Rules>) -> std::io
                 let _ = client.shutdown(Shutdown::Both);
                 return Ok(());
             }
-            if method == "GET" && is_blob {
-                if let Some(range) = req.header("range") {
-                    r.stats.ranges.push(range);
-                }
+            if method == "GET"
+                && is_blob
+                && let Some(range) = req.header("range")
+            {
+                r.stats.ranges.push(range);
             }
             let cut = is_chunk
                 && !req.body.is_empty()
                 && (r.cut_next > 0 || r.cut_all_after.is_some_and(|n| n == 0));
-            if is_chunk {
-                if let Some(n) = r.cut_all_after.as_mut() {
-                    *n = n.saturating_sub(1);
-                }
+            if is_chunk && let Some(n) = r.cut_all_after.as_mut() {
+                *n = n.saturating_sub(1);
             }
             if cut {
                 r.cut_next = r.cut_next.saturating_sub(1);
