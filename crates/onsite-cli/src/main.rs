@@ -119,6 +119,16 @@ enum Command {
     },
     /// Print the text the customer reads before signing.
     SignOffText { job: String },
+    /// Tell whether the report changed after each signature (exit 4 when it did).
+    VerifySignature { job: String },
+    /// Write the service report as printable HTML and/or PDF (HTML to stdout without flags).
+    Report {
+        job: String,
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        pdf: Option<PathBuf>,
+    },
     /// Record the customer's rating (1-5), recommendation score (0-10) and comment.
     Feedback {
         job: String,
@@ -468,6 +478,66 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let id = r.resolve_job(&job)?;
             let text = r.sign_off_text(id)?;
             print(json, &text, |t| t.clone())
+        }
+        Command::VerifySignature { job } => {
+            let id = r.resolve_job(&job)?;
+            let check = r.verify_signature(id)?;
+            print(json, &check, |c| {
+                if c.signatures.is_empty() {
+                    return "not signed\n".into();
+                }
+                c.signatures
+                    .iter()
+                    .map(|s| {
+                        format!(
+                            "signed by {} at {}: {}\n",
+                            s.signer_name,
+                            s.signed_at.with_timezone(&Local).format("%Y-%m-%d %H:%M"),
+                            if s.matches {
+                                "report unchanged since signing"
+                            } else {
+                                "REPORT CHANGED AFTER SIGNING"
+                            }
+                        )
+                    })
+                    .collect()
+            })?;
+            if check.signatures.iter().any(|s| !s.matches) {
+                return Err(Error::Invalid(
+                    "the report changed after it was signed; show the customer the new text and sign again"
+                        .into(),
+                )
+                .into());
+            }
+            Ok(())
+        }
+        Command::Report { job, html, pdf } => {
+            let id = r.resolve_job(&job)?;
+            let write = |path: &PathBuf, bytes: &[u8]| {
+                std::fs::write(path, bytes).map_err(|e| Error::File {
+                    path: path.clone(),
+                    source: e,
+                })
+            };
+            let mut written = Vec::new();
+            if let Some(path) = &html {
+                write(path, r.service_report_html(id)?.as_bytes())?;
+                written.push(path.clone());
+            }
+            if let Some(path) = &pdf {
+                write(path, &r.service_report_pdf(id)?)?;
+                written.push(path.clone());
+            }
+            if written.is_empty() {
+                print!("{}", r.service_report_html(id)?);
+                return Ok(());
+            }
+            print(json, &serde_json::json!({ "written": written }), |_| {
+                written
+                    .iter()
+                    .map(|p| format!("report written to {}\n", p.display()))
+                    .collect()
+            })
         }
         Command::Feedback {
             job,

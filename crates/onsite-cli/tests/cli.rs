@@ -124,6 +124,25 @@ fn a_visit_from_the_command_line() {
     let done = json(d, &["complete", &job]);
     assert_eq!(done["to"], "completed");
 
+    let check = json(d, &["verify-signature", &job]);
+    assert_eq!(check["signatures"][0]["matches"], true);
+    let html = d.join("report.html");
+    let pdf = d.join("report.pdf");
+    ok(
+        d,
+        &[
+            "report",
+            &job,
+            "--html",
+            html.to_str().unwrap(),
+            "--pdf",
+            pdf.to_str().unwrap(),
+        ],
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("HX-3") && page.contains("Li Na"));
+    assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF"));
+
     let detail = json(d, &["show", &job]);
     assert_eq!(detail["work_order"]["status"], "completed");
     assert_eq!(detail["parts"][0]["quantity"], 2.0);

@@ -9,6 +9,7 @@ pub mod photo;
 mod queries;
 pub mod records;
 mod replica;
+pub mod report;
 pub mod sample;
 pub mod signature;
 pub mod sync;

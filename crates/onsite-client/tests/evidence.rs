@@ -802,3 +802,63 @@ fn strokes_off_the_pad_are_refused_and_store_nothing() {
         .unwrap();
     assert_eq!(blobs, 0);
 }
+
+#[test]
+fn the_service_report_holds_the_record_with_photos_and_signature_in_html_and_pdf() {
+    let mut f = fixture();
+    let job = f.jobs[0];
+    f.replica
+        .set_diagnosis(job, "Seal worn <inside> & leaking")
+        .unwrap();
+    f.replica.set_work_done(job, "Replaced the seal").unwrap();
+    f.replica
+        .add_part(job, "SEAL-42", "Pump seal", 1.0)
+        .unwrap();
+    let photo = f.write("before.jpg", &sample_photo(800, 600, 9));
+    f.replica
+        .attach_photo(job, &photo, PhotoKind::Before, Some("leak"))
+        .unwrap();
+    let text = f.replica.sign_off_text(job).unwrap();
+    let sig = f
+        .replica
+        .add_signature(job, "Wang Fang", signature_strokes(), &text)
+        .unwrap();
+    f.replica
+        .add_feedback(job, 5, Some(9), Some("Quick & tidy"))
+        .unwrap();
+    let d = f.replica.job(job).unwrap();
+
+    let html = f.replica.service_report_html(job).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("@media print") && html.contains("size: A4"));
+    assert!(html.contains(&d.work_order.number));
+    assert!(html.contains(&d.customer.as_ref().unwrap().name));
+    assert!(
+        html.contains("Seal worn &lt;inside&gt; &amp; leaking"),
+        "escaped"
+    );
+    assert!(!html.contains("<inside>"));
+    assert!(html.contains("SEAL-42") && html.contains("Replaced the seal"));
+    assert!(html.contains("Quick &amp; tidy"));
+    assert!(html.contains("检查清单") && html.contains("Arrival"));
+    assert!(html.contains("data:image/jpeg;base64,"), "thumbnail inline");
+    assert!(html.contains("data:image/png;base64,"), "signature inline");
+    assert!(html.contains("Wang Fang"));
+    assert!(html.contains("unchanged since signing"));
+    assert!(!html.contains("src=\"http"), "self-contained");
+    let _ = sig;
+
+    let pdf = f.replica.service_report_pdf(job).unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
+    assert!(pdf.len() > 10_000, "{} bytes", pdf.len());
+    let body = String::from_utf8_lossy(&pdf);
+    assert!(body.contains("/DCTDecode") && body.contains("/FlateDecode"));
+    assert!(body.contains("SEAL-42"));
+
+    // Changing the report after signing shows in the report itself.
+    f.replica.set_diagnosis(job, "Something else").unwrap();
+    let html = f.replica.service_report_html(job).unwrap();
+    assert!(html.contains("changed after signing"));
+    let pdf = f.replica.service_report_pdf(job).unwrap();
+    assert!(String::from_utf8_lossy(&pdf).contains("CHANGED AFTER SIGNING"));
+}
