@@ -230,11 +230,11 @@ fn relay(
 ) -> std::io::Result<bool> {
     match fault {
         None => {
-            let resp = round_trip(&upstream, &request)?;
+            let resp = round_trip(upstream, request)?;
             client.write_all(&resp)?;
         }
         Some(Fault::ReplayAfterNext) => {
-            let resp = round_trip(&upstream, &request)?;
+            let resp = round_trip(upstream, request)?;
             *replay.lock().unwrap() = Some(request.to_vec());
             client.write_all(&resp)?;
         }
@@ -243,22 +243,22 @@ fn relay(
             return Ok(false);
         }
         Some(Fault::DropResponse) => {
-            let _ = round_trip(&upstream, &request);
+            let _ = round_trip(upstream, request);
             let _ = client.shutdown(Shutdown::Both);
             return Ok(false);
         }
         Some(Fault::Duplicate) => {
-            let _ = round_trip(&upstream, &request);
-            let resp = round_trip(&upstream, &request)?;
+            let _ = round_trip(upstream, request);
+            let resp = round_trip(upstream, request)?;
             client.write_all(&resp)?;
         }
         Some(Fault::Delay(d)) => {
             std::thread::sleep(d);
-            let resp = round_trip(&upstream, &request)?;
+            let resp = round_trip(upstream, request)?;
             client.write_all(&resp)?;
         }
         Some(Fault::CutBody) => {
-            if let Ok(mut up) = TcpStream::connect(&upstream) {
+            if let Ok(mut up) = TcpStream::connect(upstream) {
                 let cut = request.len() * 2 / 3;
                 let _ = up.write_all(&request[..cut]);
                 let _ = up.shutdown(Shutdown::Both);

@@ -26,12 +26,24 @@ fn main() {
     writer.sync_ok();
     let jobs = writer.jobs();
     for i in 0..5000 {
-        writer.replica.add_note(jobs[i % jobs.len()], &format!("note {i}: customer asked about the warranty")).unwrap();
+        writer
+            .replica
+            .add_note(
+                jobs[i % jobs.len()],
+                &format!("note {i}: customer asked about the warranty"),
+            )
+            .unwrap();
     }
     let t = Instant::now();
     let r = writer.sync_ok();
     let secs = t.elapsed().as_secs_f64();
-    println!("push: {} ops in {:.2} s = {:.0} ops/s ({} KiB sent)", r.pushed, secs, r.pushed as f64 / secs, r.bytes_sent / 1024);
+    println!(
+        "push: {} ops in {:.2} s = {:.0} ops/s ({} KiB sent)",
+        r.pushed,
+        secs,
+        r.pushed as f64 / secs,
+        r.bytes_sent / 1024
+    );
     let mut reader = Device::new("alice-laptop", &server.url, "alice", 0);
     let t = Instant::now();
     let r = reader.sync_ok();
@@ -47,7 +59,13 @@ fn main() {
 
     // One technician's day-end sync: 40 jobs worked offline, about 2,000 ops.
     let users = office.ok(Method::GET, "/users", None);
-    let bob = users.as_array().unwrap().iter().find(|u| u["username"] == "bob").unwrap()["id"].clone();
+    let bob = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "bob")
+        .unwrap()["id"]
+        .clone();
     let customers = office.ok(Method::GET, "/customers", None);
     let customers = customers.as_array().unwrap();
     for i in 0..40 {
@@ -71,11 +89,21 @@ fn main() {
         let _ = r.start_travel(*job);
         let _ = r.arrive(*job);
         let _ = r.start_work(*job);
-        for key in ["appointment_confirmed", "shoe_covers", "fault_confirmed", "test_run_ok", "site_cleaned", "fault_explained"] {
+        for key in [
+            "appointment_confirmed",
+            "shoe_covers",
+            "fault_confirmed",
+            "test_run_ok",
+            "site_cleaned",
+            "fault_explained",
+        ] {
             let _ = r.answer(*job, key, AnswerValue::Check(true));
         }
         let _ = r.answer(*job, "root_cause", AnswerValue::Choice("wear".into()));
-        let _ = r.set_diagnosis(*job, "Breaker trips on compressor start: failing start capacitor");
+        let _ = r.set_diagnosis(
+            *job,
+            "Breaker trips on compressor start: failing start capacitor",
+        );
         let _ = r.set_work_done(*job, "Replaced the start capacitor, tested 3 start cycles");
         for p in 0..3 {
             let _ = r.add_part(*job, &format!("CAP-{p}"), "Start capacitor 35uF", 1.0);
@@ -107,7 +135,9 @@ fn main() {
     for d in &mut devices {
         let jobs = d.jobs();
         for n in 0..20 {
-            d.replica.add_note(jobs[n % jobs.len()], &format!("{} note {n}", d.name)).unwrap();
+            d.replica
+                .add_note(jobs[n % jobs.len()], &format!("{} note {n}", d.name))
+                .unwrap();
         }
     }
     let barrier = Arc::new(Barrier::new(devices.len()));
