@@ -18,7 +18,7 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::records::{apply_op, store_row};
+use crate::records::{apply_op, load_top, store_row};
 use crate::replica::{Replica, meta, set_meta};
 
 /// How hard to try before giving up on a transient failure (connection refused or cut,
@@ -666,10 +666,14 @@ impl Replica {
         drop(stmt);
         for op in &pending {
             let target = (RowKind::of_entity(op.entity), op.entity_id.clone());
-            let job = (RowKind::WorkOrder, op.work_order_id.to_string());
-            if replaced.contains(&target)
-                || (target.0 == RowKind::WorkOrder && replaced.contains(&job))
-            {
+            // A job that left this device takes its records with it; nothing goes back.
+            let job_here = load_top::<serde_json::Value>(
+                &tx,
+                RowKind::WorkOrder,
+                &op.work_order_id.to_string(),
+            )?
+            .is_some();
+            if job_here && replaced.contains(&target) {
                 // The server's row replaced our view; our pending change goes back on top.
                 // If the server's state no longer allows it, the server will decide when the
                 // op arrives: the local view shows the server's state meanwhile.
