@@ -285,6 +285,10 @@ fn a_job_completed_before_its_photos_arrive_waits_for_them_then_converges() {
     for p in &photos {
         assert!(d.replica.blob_path(&p.sha256).exists());
         assert_eq!(d.replica.blob_uploaded_at(&p.sha256).unwrap(), None);
+        assert!(
+            d.replica.photo_original(p.id).is_some(),
+            "the original is kept until the server confirms"
+        );
     }
 
     // The link comes back: the bytes go up, the job is released, everyone agrees.
@@ -295,6 +299,18 @@ fn a_job_completed_before_its_photos_arrive_waits_for_them_then_converges() {
     assert!(on_server["work_order"].get("awaiting_evidence").is_none());
     let waiting = office_get(&server.url, &office, "/work-orders?awaiting_evidence=true");
     assert!(waiting.as_array().unwrap().is_empty(), "{waiting}");
+    for p in &photos {
+        assert!(d.replica.blob_uploaded_at(&p.sha256).unwrap().is_some());
+        assert!(
+            d.replica.blob_path(&p.sha256).exists(),
+            "the evidence itself stays"
+        );
+        assert_eq!(
+            d.replica.photo_original(p.id),
+            None,
+            "confirmed: original let go"
+        );
+    }
     let local = d.replica.job(job).unwrap().work_order;
     assert_eq!(local.status, WorkOrderStatus::Completed);
     assert!(local.is_done());

@@ -145,13 +145,14 @@ impl Replica {
     }
 
     /// The server holds `sha256` in full: from now on the device may let go of what it kept
-    /// only until then. This is the one place a confirmation lands.
+    /// only until then (the photo pipeline's originals). This is the one place a
+    /// confirmation lands.
     pub fn blob_confirmed(&self, sha256: &str) -> Result<()> {
         self.conn.execute(
             "UPDATE blob SET uploaded_at = ?2 WHERE sha256 = ?1 AND uploaded_at IS NULL",
             params![sha256, format_ts(&self.clock.now())],
         )?;
-        Ok(())
+        self.on_blob_confirmed(sha256)
     }
 
     /// After a server restore: confirmations may refer to bytes the server lost, so every
