@@ -6,8 +6,7 @@
 mod support;
 
 use onsite_client::content_address;
-use onsite_model::checklist::{AnswerValue, ItemKind};
-use onsite_model::entities::{Photo, PhotoKind, StrokePoint};
+use onsite_model::entities::{Photo, PhotoKind};
 use onsite_model::ids::WorkOrderId;
 use onsite_model::status::WorkOrderStatus;
 use serde_json::{Value, json};
@@ -91,34 +90,7 @@ fn blobs_of(photo: &Photo) -> Vec<String> {
 /// photos every template asks for, a signature.
 fn work_to_completion(d: &mut Device, job: WorkOrderId, dir: &std::path::Path) -> Vec<Photo> {
     let r = &mut d.replica;
-    let detail = r.job(job).unwrap();
-    match detail.work_order.status {
-        WorkOrderStatus::Assigned => {
-            r.start_travel(job).unwrap();
-            r.arrive(job).unwrap();
-            r.start_work(job).unwrap();
-        }
-        WorkOrderStatus::EnRoute => {
-            r.arrive(job).unwrap();
-            r.start_work(job).unwrap();
-        }
-        WorkOrderStatus::OnSite => {
-            r.start_work(job).unwrap();
-        }
-        _ => {}
-    }
-    for line in &detail.checklist {
-        let value = match &line.item.kind {
-            ItemKind::Check => AnswerValue::Check(true),
-            ItemKind::Choice { options } => AnswerValue::Choice(options[0].key.clone()),
-            ItemKind::Number { .. } => AnswerValue::Number(2.0),
-            ItemKind::Text => AnswerValue::Text("ok".into()),
-            ItemKind::Photo { .. } => continue,
-        };
-        if line.item.required {
-            r.answer(job, &line.item.key, value).unwrap();
-        }
-    }
+    onsite_client::sample::work_the_checklist(r, job).unwrap();
     let mut photos = Vec::new();
     for (i, kind) in [PhotoKind::Before, PhotoKind::After, PhotoKind::SerialPlate]
         .into_iter()
@@ -127,21 +99,7 @@ fn work_to_completion(d: &mut Device, job: WorkOrderId, dir: &std::path::Path) -
         let file = photo_file(dir, &format!("{job}-{i}.png"), 96, 64, 100 + i as u64);
         photos.push(r.attach_photo(job, &file, kind, None).unwrap());
     }
-    let text = r.sign_off_text(job).unwrap();
-    let stroke = vec![
-        StrokePoint {
-            x: 1.0,
-            y: 1.0,
-            t: 0,
-        },
-        StrokePoint {
-            x: 9.0,
-            y: 4.0,
-            t: 30,
-        },
-    ];
-    r.add_signature(job, "Customer", vec![stroke], &text)
-        .unwrap();
+    onsite_client::sample::sign_as_customer(r, job).unwrap();
     photos
 }
 

@@ -4,7 +4,7 @@
 mod support;
 
 use onsite_model::checklist::AnswerValue;
-use onsite_model::entities::{PhotoKind, StrokePoint};
+use onsite_model::entities::PhotoKind;
 use onsite_model::ids::WorkOrderId;
 use onsite_model::wire::OpResult;
 use serde_json::Value;
@@ -19,26 +19,7 @@ fn photo(dir: &std::path::Path, salt: u8) -> std::path::PathBuf {
 /// Works a job to the point of completion: steps, every required answer, photos, signature.
 fn work_to_completion(d: &mut Device, job: WorkOrderId) {
     let r = &mut d.replica;
-    let detail = r.job(job).unwrap();
-    if detail.work_order.status == onsite_model::status::WorkOrderStatus::Assigned {
-        r.start_travel(job).unwrap();
-        r.arrive(job).unwrap();
-    }
-    r.start_work(job).unwrap();
-    for line in &detail.checklist {
-        let value = match &line.item.kind {
-            onsite_model::checklist::ItemKind::Check => AnswerValue::Check(true),
-            onsite_model::checklist::ItemKind::Choice { options } => {
-                AnswerValue::Choice(options[0].key.clone())
-            }
-            onsite_model::checklist::ItemKind::Number { .. } => AnswerValue::Number(2.0),
-            onsite_model::checklist::ItemKind::Text => AnswerValue::Text("ok".into()),
-            onsite_model::checklist::ItemKind::Photo { .. } => continue,
-        };
-        if line.item.required {
-            r.answer(job, &line.item.key, value).unwrap();
-        }
-    }
+    onsite_client::sample::work_the_checklist(r, job).unwrap();
     let dir = tempfile::tempdir().unwrap();
     for (i, kind) in [PhotoKind::Before, PhotoKind::After, PhotoKind::SerialPlate]
         .into_iter()
@@ -47,21 +28,7 @@ fn work_to_completion(d: &mut Device, job: WorkOrderId) {
         r.attach_photo(job, &photo(dir.path(), i as u8 + 1), kind, None)
             .unwrap();
     }
-    let text = r.sign_off_text(job).unwrap();
-    let stroke = vec![
-        StrokePoint {
-            x: 1.0,
-            y: 1.0,
-            t: 0,
-        },
-        StrokePoint {
-            x: 9.0,
-            y: 4.0,
-            t: 30,
-        },
-    ];
-    r.add_signature(job, "Customer", vec![stroke], &text)
-        .unwrap();
+    onsite_client::sample::sign_as_customer(r, job).unwrap();
 }
 
 fn notes_on_server(office: &Office, job: WorkOrderId) -> Vec<String> {

@@ -11,10 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
 use onsite_client::{Replica, ReplicaOptions, RetryPolicy, SyncReport};
-use onsite_model::checklist::{AnswerValue, ItemKind};
-use onsite_model::entities::{PhotoKind, StrokePoint};
+use onsite_model::entities::PhotoKind;
 use onsite_model::ids::WorkOrderId;
-use onsite_model::status::WorkOrderStatus;
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "onsite-demo";
@@ -249,30 +247,7 @@ fn day_end(url: &str, files: &Path) {
     let mut seed = 7u64;
     let kinds = [PhotoKind::Before, PhotoKind::After, PhotoKind::SerialPlate];
     for (n, job) in jobs.iter().enumerate() {
-        let detail = r.job(*job).unwrap();
-        match detail.work_order.status {
-            WorkOrderStatus::Assigned => {
-                r.start_travel(*job).unwrap();
-                r.arrive(*job).unwrap();
-                r.start_work(*job).unwrap();
-            }
-            WorkOrderStatus::EnRoute => {
-                r.arrive(*job).unwrap();
-                r.start_work(*job).unwrap();
-            }
-            WorkOrderStatus::OnSite => r.start_work(*job).map(|_| ()).unwrap(),
-            _ => {}
-        }
-        for line in detail.checklist.iter().filter(|l| l.item.required) {
-            let value = match &line.item.kind {
-                ItemKind::Check => AnswerValue::Check(true),
-                ItemKind::Choice { options } => AnswerValue::Choice(options[0].key.clone()),
-                ItemKind::Number { .. } => AnswerValue::Number(2.0),
-                ItemKind::Text => AnswerValue::Text("ok".into()),
-                ItemKind::Photo { .. } => continue,
-            };
-            r.answer(*job, &line.item.key, value).unwrap();
-        }
+        onsite_client::sample::work_the_checklist(&mut r, *job).unwrap();
         r.set_work_done(*job, "Serviced, filters replaced").unwrap();
         for (k, kind) in kinds.iter().enumerate() {
             seed += 1;
@@ -282,21 +257,7 @@ fn day_end(url: &str, files: &Path) {
             std::fs::write(&file, noise_png(side, side, seed)).unwrap();
             r.attach_photo(*job, &file, *kind, None).unwrap();
         }
-        let text = r.sign_off_text(*job).unwrap();
-        let stroke = vec![
-            StrokePoint {
-                x: 1.0,
-                y: 1.0,
-                t: 0,
-            },
-            StrokePoint {
-                x: 9.0,
-                y: 4.0,
-                t: 30,
-            },
-        ];
-        r.add_signature(*job, "Customer", vec![stroke], &text)
-            .unwrap();
+        onsite_client::sample::sign_as_customer(&mut r, *job).unwrap();
         r.complete(*job).unwrap();
     }
     let pending_ops = r.sync_status().unwrap().pending_ops;

@@ -1,11 +1,9 @@
 //! What a technician reads: the day's jobs, one job in full, the change log, sync state.
 
-use onsite_model::checklist::{
-    AnswerValue, ChecklistItem, CompletionEvidence, Missing, template_for,
-};
+use onsite_model::checklist::{AnswerValue, ChecklistItem, Missing, template_for};
 use onsite_model::entities::{
-    Asset, ChecklistAnswer, Customer, Feedback, Note, PartUsed, Photo, Priority, Signature,
-    StatusEvent, TimeEntry, WorkOrder,
+    Asset, Customer, Feedback, Note, PartUsed, Photo, Priority, Signature, StatusEvent, TimeEntry,
+    WorkOrder,
 };
 use onsite_model::ids::WorkOrderId;
 use onsite_model::ops::Op;
@@ -17,7 +15,7 @@ use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::records::{job_records, load_top, load_work_order, visible_rows};
+use crate::records::{JobEvidence, job_records, load_top, load_work_order, visible_rows};
 use crate::replica::Replica;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -172,9 +170,16 @@ impl Replica {
     pub fn job(&self, id: WorkOrderId) -> Result<JobDetail> {
         let (wo, _) = load_work_order(&self.conn, id)?;
         let template = template_for(wo.job_type);
-        let answers: Vec<ChecklistAnswer> = job_records(&self.conn, id, RowKind::ChecklistAnswer)?;
-        let photos: Vec<Photo> = job_records(&self.conn, id, RowKind::Photo)?;
-        let signatures: Vec<Signature> = job_records(&self.conn, id, RowKind::Signature)?;
+        let evidence = JobEvidence::load(&self.conn, id)?;
+        let missing_for_completion = match evidence.check(wo.job_type) {
+            Ok(()) => vec![],
+            Err(blocked) => blocked.missing,
+        };
+        let JobEvidence {
+            answers,
+            photos,
+            signatures,
+        } = evidence;
         let checklist: Vec<ChecklistLine> = template
             .items
             .iter()
@@ -186,18 +191,6 @@ impl Replica {
                     .map(|a| a.value.clone()),
             })
             .collect();
-        let evidence = CompletionEvidence {
-            answers: answers
-                .iter()
-                .map(|a| (a.item_key.as_str(), &a.value))
-                .collect(),
-            photo_kinds: photos.iter().map(|p| p.kind).collect(),
-            signed: !signatures.is_empty(),
-        };
-        let missing_for_completion = match template.check_completion(&evidence) {
-            Ok(()) => vec![],
-            Err(blocked) => blocked.missing,
-        };
         let required_missing = missing_for_completion
             .iter()
             .filter(|m| matches!(m, Missing::ChecklistItem { .. }))

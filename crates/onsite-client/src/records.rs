@@ -328,3 +328,46 @@ pub fn visible_rows(conn: &Connection) -> Result<Vec<VisibleRow>> {
     }
     Ok(out)
 }
+
+/// What a job has recorded that its completion depends on.
+pub struct JobEvidence {
+    pub answers: Vec<onsite_model::entities::ChecklistAnswer>,
+    pub photos: Vec<onsite_model::entities::Photo>,
+    pub signatures: Vec<onsite_model::entities::Signature>,
+}
+
+impl JobEvidence {
+    pub fn load(conn: &Connection, wo: WorkOrderId) -> Result<JobEvidence> {
+        Ok(JobEvidence {
+            answers: job_records(conn, wo, RowKind::ChecklistAnswer)?,
+            photos: job_records(conn, wo, RowKind::Photo)?,
+            signatures: job_records(conn, wo, RowKind::Signature)?,
+        })
+    }
+
+    /// The completion guard of `job_type`'s template over this evidence.
+    pub fn check(
+        &self,
+        job_type: onsite_model::entities::JobType,
+    ) -> std::result::Result<(), onsite_model::checklist::CompletionBlocked> {
+        let evidence = onsite_model::checklist::CompletionEvidence {
+            answers: self
+                .answers
+                .iter()
+                .map(|a| (a.item_key.as_str(), &a.value))
+                .collect(),
+            photo_kinds: self.photos.iter().map(|p| p.kind).collect(),
+            signed: !self.signatures.is_empty(),
+        };
+        onsite_model::checklist::template_for(job_type).check_completion(&evidence)
+    }
+
+    /// The blobs a completion relies on: photos and signature images, sorted, once each.
+    pub fn blob_hashes(&self) -> Vec<String> {
+        let mut hashes: Vec<String> = self.photos.iter().map(|p| p.sha256.clone()).collect();
+        hashes.extend(self.signatures.iter().filter_map(|s| s.png_sha256.clone()));
+        hashes.sort();
+        hashes.dedup();
+        hashes
+    }
+}

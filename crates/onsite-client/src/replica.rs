@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use onsite_model::checklist::{AnswerValue, CompletionEvidence, template_for};
+use onsite_model::checklist::{AnswerValue, template_for};
 use onsite_model::clock::{Clock, IdSource, SystemClock, SystemIds};
 use onsite_model::entities::{
     Feedback, Note, PartUsed, Photo, PhotoKind, Signature, StatusEvent, StrokePoint, TimeEntry,
@@ -25,7 +25,7 @@ use serde_json::Value;
 
 use crate::db;
 use crate::error::{Error, Result};
-use crate::records::{apply_op, job_records, load_record, load_work_order};
+use crate::records::{JobEvidence, apply_op, job_records, load_record, load_work_order};
 
 /// Where in the write path a fault can be injected, to prove a write and its ops are atomic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -682,24 +682,9 @@ pub(crate) fn open_job(conn: &Connection, job: WorkOrderId) -> Result<(WorkOrder
 /// Runs the completion guard on what the replica holds; returns the evidence the
 /// completion relies on (photo and signature image hashes).
 fn check_completion(conn: &Connection, wo: &WorkOrder) -> Result<Vec<String>> {
-    let answers: Vec<onsite_model::entities::ChecklistAnswer> =
-        job_records(conn, wo.id, RowKind::ChecklistAnswer)?;
-    let photos: Vec<Photo> = job_records(conn, wo.id, RowKind::Photo)?;
-    let signatures: Vec<Signature> = job_records(conn, wo.id, RowKind::Signature)?;
-    let evidence = CompletionEvidence {
-        answers: answers
-            .iter()
-            .map(|a| (a.item_key.as_str(), &a.value))
-            .collect(),
-        photo_kinds: photos.iter().map(|p| p.kind).collect(),
-        signed: !signatures.is_empty(),
-    };
-    template_for(wo.job_type).check_completion(&evidence)?;
-    let mut hashes: Vec<String> = photos.iter().map(|p| p.sha256.clone()).collect();
-    hashes.extend(signatures.iter().filter_map(|s| s.png_sha256.clone()));
-    hashes.sort();
-    hashes.dedup();
-    Ok(hashes)
+    let evidence = JobEvidence::load(conn, wo.id)?;
+    evidence.check(wo.job_type)?;
+    Ok(evidence.blob_hashes())
 }
 
 fn last_event_at(

@@ -207,3 +207,71 @@ pub fn sample_technician(ids: &dyn IdSource) -> User {
         phone: Some("+86 136 0000 0001".into()),
     }
 }
+
+/// Takes a job through the visit up to "work in progress" and answers every required
+/// checklist item as a careful technician would (ticks, the first choice, a reading), so
+/// that only the evidence (photos, signature) is left. For the demo, benches and tests.
+pub fn work_the_checklist(
+    r: &mut crate::Replica,
+    job: onsite_model::ids::WorkOrderId,
+) -> crate::Result<()> {
+    use onsite_model::checklist::{AnswerValue, ItemKind};
+    let detail = r.job(job)?;
+    match detail.work_order.status {
+        WorkOrderStatus::Assigned => {
+            r.start_travel(job)?;
+            r.arrive(job)?;
+            r.start_work(job)?;
+        }
+        WorkOrderStatus::EnRoute => {
+            r.arrive(job)?;
+            r.start_work(job)?;
+        }
+        WorkOrderStatus::OnSite | WorkOrderStatus::OnHold => {
+            if detail.work_order.status == WorkOrderStatus::OnSite {
+                r.start_work(job)?;
+            } else {
+                r.resume(job)?;
+            }
+        }
+        _ => {}
+    }
+    for line in detail.checklist.iter().filter(|l| l.item.required) {
+        let value = match &line.item.kind {
+            ItemKind::Check => AnswerValue::Check(true),
+            ItemKind::Choice { options } => AnswerValue::Choice(options[0].key.clone()),
+            ItemKind::Number { min, .. } => AnswerValue::Number(min.unwrap_or(0.0) + 1.0),
+            ItemKind::Text => AnswerValue::Text("Checked, nothing to report".into()),
+            ItemKind::Photo { .. } => continue,
+        };
+        r.answer(job, &line.item.key, value)?;
+    }
+    Ok(())
+}
+
+/// The customer signs the job's sign-off text with a short stroke.
+pub fn sign_as_customer(
+    r: &mut crate::Replica,
+    job: onsite_model::ids::WorkOrderId,
+) -> crate::Result<onsite_model::entities::Signature> {
+    use onsite_model::entities::StrokePoint;
+    let text = r.sign_off_text(job)?;
+    let stroke = vec![
+        StrokePoint {
+            x: 10.0,
+            y: 40.0,
+            t: 0,
+        },
+        StrokePoint {
+            x: 60.0,
+            y: 12.0,
+            t: 80,
+        },
+        StrokePoint {
+            x: 110.0,
+            y: 44.0,
+            t: 160,
+        },
+    ];
+    r.add_signature(job, "Customer", vec![stroke], &text)
+}
