@@ -160,31 +160,22 @@ pub fn day_of_jobs(
             let slot = day_start + Duration::minutes(45 * i as i64);
             let customer = &customers[i % customers.len()];
             WorkOrder {
-                id: WorkOrderId::new(ids),
-                number: format!("WO-{}-{:06}", now.format("%Y"), 100 + i),
-                customer_id: customer.id,
                 asset_id: Some(assets[i % assets.len()].id),
-                job_type,
-                priority,
-                problem: problem.into(),
-                reported_at,
                 respond_by: Some(respond_by),
                 resolve_by: Some(resolve_by),
                 appointment_start: Some(slot),
                 appointment_end: Some(slot + Duration::hours(2)),
                 assignee_id: Some(technician.id),
                 status: WorkOrderStatus::Assigned,
-                diagnosis: None,
-                work_done: None,
-                result: None,
-                follow_up_needed: false,
-                en_route_at: None,
-                arrived_at: None,
-                started_at: None,
-                completed_at: None,
-                cancelled_at: None,
-                needs_review: false,
-                awaiting_evidence: Vec::new(),
+                ..WorkOrder::new_request(
+                    WorkOrderId::new(ids),
+                    format!("WO-{}-{:06}", now.format("%Y"), 100 + i),
+                    customer.id,
+                    job_type,
+                    priority,
+                    problem.into(),
+                    reported_at,
+                )
             }
         })
         .collect();

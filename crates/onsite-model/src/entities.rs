@@ -201,6 +201,46 @@ pub struct WorkOrder {
 }
 
 impl WorkOrder {
+    /// A new, unassigned request with nothing recorded yet; callers set the schedule, SLA
+    /// deadlines and assignment on top.
+    pub fn new_request(
+        id: WorkOrderId,
+        number: String,
+        customer_id: CustomerId,
+        job_type: JobType,
+        priority: Priority,
+        problem: String,
+        reported_at: Timestamp,
+    ) -> WorkOrder {
+        WorkOrder {
+            id,
+            number,
+            customer_id,
+            asset_id: None,
+            job_type,
+            priority,
+            problem,
+            reported_at,
+            respond_by: None,
+            resolve_by: None,
+            appointment_start: None,
+            appointment_end: None,
+            assignee_id: None,
+            status: WorkOrderStatus::New,
+            diagnosis: None,
+            work_done: None,
+            result: None,
+            follow_up_needed: false,
+            en_route_at: None,
+            arrived_at: None,
+            started_at: None,
+            completed_at: None,
+            cancelled_at: None,
+            needs_review: false,
+            awaiting_evidence: Vec::new(),
+        }
+    }
+
     /// Completed, with every piece of evidence the completion listed on the server.
     pub fn is_done(&self) -> bool {
         self.status == WorkOrderStatus::Completed && self.awaiting_evidence.is_empty()
@@ -433,31 +473,17 @@ pub(crate) mod tests {
     pub(crate) fn sample_work_order() -> WorkOrder {
         let ids = SeqIds::new(9);
         WorkOrder {
-            id: WorkOrderId::new(&ids),
-            number: "WO-2026-000001".into(),
-            customer_id: CustomerId::new(&ids),
-            asset_id: None,
-            job_type: JobType::Repair,
-            priority: Priority::Normal,
-            problem: "No heat".into(),
-            reported_at: parse_ts("2026-11-22T08:00:00Z").unwrap(),
-            respond_by: None,
-            resolve_by: None,
-            appointment_start: None,
-            appointment_end: None,
             assignee_id: Some(UserId::new(&ids)),
             status: WorkOrderStatus::Assigned,
-            diagnosis: None,
-            work_done: None,
-            result: None,
-            follow_up_needed: false,
-            en_route_at: None,
-            arrived_at: None,
-            started_at: None,
-            completed_at: None,
-            cancelled_at: None,
-            needs_review: false,
-            awaiting_evidence: Vec::new(),
+            ..WorkOrder::new_request(
+                WorkOrderId::new(&ids),
+                "WO-2026-000001".into(),
+                CustomerId::new(&ids),
+                JobType::Repair,
+                Priority::Normal,
+                "No heat".into(),
+                parse_ts("2026-11-22T08:00:00Z").unwrap(),
+            )
         }
     }
 

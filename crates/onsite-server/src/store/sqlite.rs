@@ -2034,31 +2034,20 @@ impl Store for SqliteStore {
                     |r| r.get(0),
                 )?;
                 let mut wo = WorkOrder {
-                    id: WorkOrderId::new(ctx.ids),
-                    number: format!("WO-{}-{number_seq:06}", ctx.now.format("%Y")),
-                    customer_id: n.customer_id,
                     asset_id: n.asset_id,
-                    job_type: n.job_type,
-                    priority: n.priority,
-                    problem: n.problem.trim().to_owned(),
-                    reported_at,
                     respond_by: n.respond_by.or(Some(respond_by)),
                     resolve_by: n.resolve_by.or(Some(resolve_by)),
                     appointment_start: n.appointment_start,
                     appointment_end: n.appointment_end,
-                    assignee_id: None,
-                    status: WorkOrderStatus::New,
-                    diagnosis: None,
-                    work_done: None,
-                    result: None,
-                    follow_up_needed: false,
-                    en_route_at: None,
-                    arrived_at: None,
-                    started_at: None,
-                    completed_at: None,
-                    cancelled_at: None,
-                    needs_review: false,
-                    awaiting_evidence: Vec::new(),
+                    ..WorkOrder::new_request(
+                        WorkOrderId::new(ctx.ids),
+                        format!("WO-{}-{number_seq:06}", ctx.now.format("%Y")),
+                        n.customer_id,
+                        n.job_type,
+                        n.priority,
+                        n.problem.trim().to_owned(),
+                        reported_at,
+                    )
                 };
                 write_wo(ctx.c, &wo)?;
                 if let Some(u) = n.assignee_id {
