@@ -7,4 +7,8 @@ export type Photo = { id: PhotoId, work_order_id: WorkOrderId,
 /**
  * Content address of the stored bytes (lower-case hex sha256).
  */
-sha256: string, kind: PhotoKind, caption: string | null, taken_at: string | null, lat: number | null, lon: number | null, width: number | null, height: number | null, size_bytes: number, created_at: string, };
+sha256: string, kind: PhotoKind, caption: string | null, taken_at: string | null, lat: number | null, lon: number | null, width: number | null, height: number | null, size_bytes: number, created_at: string, 
+/**
+ * Content address of the thumbnail (a small JPEG made on the device), when one was made.
+ */
+thumb_sha256: string | null, };
