@@ -1,6 +1,7 @@
 // The built app in a real webview (WebKitGTK under Xvfb), driven through WebKitWebDriver,
 // against the real onsite-server on loopback. Screenshots of each step go to
-// target/e2e-artifacts/. Run by scripts/test; alone: `xvfb-run -a node --test tests/e2e/`.
+// target/e2e-artifacts/. Run by scripts/test, which builds the app first (release, with the
+// UI embedded: `cargo build --release --features custom-protocol --bin onsite-app`).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync, existsSync } from "node:fs";

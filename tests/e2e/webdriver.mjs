@@ -10,7 +10,7 @@ import { createInterface } from "node:readline";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const TARGET = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(ROOT, "target");
-export const APP = process.env.ONSITE_APP_BIN ?? join(TARGET, "debug", "onsite-app");
+export const APP = process.env.ONSITE_APP_BIN ?? join(TARGET, "release", "onsite-app");
 export const SERVER = process.env.ONSITE_SERVER_BIN ?? join(TARGET, "debug", "onsite-server");
 export const ARTIFACTS = process.env.E2E_ARTIFACTS ?? join(TARGET, "e2e-artifacts");
 export const PASSWORD = "onsite-demo";
