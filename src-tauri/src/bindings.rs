@@ -96,20 +96,30 @@ fn export(dir: &Path) -> Result<(), ts_rs::ExportError> {
     Ok(())
 }
 
+/// Every `.ts` file under `dir` (dependencies such as `serde_json/JsonValue.ts` live in
+/// subfolders), by path relative to `dir`.
 fn ts_files(dir: &Path) -> BTreeMap<String, String> {
-    std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .filter(|e| e.file_name().to_string_lossy().ends_with(".ts"))
-                .map(|e| {
-                    (
-                        e.file_name().to_string_lossy().into_owned(),
-                        std::fs::read_to_string(e.path()).unwrap_or_default(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.filter_map(|e| e.ok()) {
+            let path = e.path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else if path.extension().is_some_and(|x| x == "ts") {
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap_or(&path)
+                    .to_string_lossy()
+                    .into_owned();
+                out.insert(rel, std::fs::read_to_string(&path).unwrap_or_default());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
 }
 
 #[test]
@@ -124,7 +134,9 @@ fn bindings_are_current() {
             std::fs::remove_file(committed_dir.join(name)).unwrap();
         }
         for (name, text) in &fresh {
-            std::fs::write(committed_dir.join(name), text).unwrap();
+            let path = committed_dir.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
         }
         return;
     }
