@@ -84,66 +84,6 @@ impl Drop for Server {
     }
 }
 
-/// xorshift64 noise: photos that do not compress, like real camera noise at worst.
-fn noise_png(w: u32, h: u32, mut seed: u64) -> Vec<u8> {
-    seed = seed.max(1);
-    let mut raw = Vec::with_capacity(((w * 3 + 1) * h) as usize);
-    for _ in 0..h {
-        // Each row starts with its filter type: none.
-        raw.extend_from_slice(&[0]);
-        for _ in 0..w {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            raw.extend_from_slice(&seed.to_le_bytes()[..3]);
-        }
-    }
-    let crc = |bytes: &[u8]| {
-        let mut c = 0xFFFF_FFFFu32;
-        for &b in bytes {
-            c ^= b as u32;
-            for _ in 0..8 {
-                c = if c & 1 != 0 {
-                    (c >> 1) ^ 0xEDB8_8320
-                } else {
-                    c >> 1
-                };
-            }
-        }
-        !c
-    };
-    let mut z = vec![0x78, 0x01];
-    let blocks: Vec<&[u8]> = raw.chunks(65_535).collect();
-    for (i, block) in blocks.iter().enumerate() {
-        z.push(u8::from(i + 1 == blocks.len()));
-        let len = block.len() as u16;
-        z.extend_from_slice(&len.to_le_bytes());
-        z.extend_from_slice(&(!len).to_le_bytes());
-        z.extend_from_slice(block);
-    }
-    let (mut a, mut b) = (1u32, 0u32);
-    for &x in &raw {
-        a = (a + x as u32) % 65_521;
-        b = (b + a) % 65_521;
-    }
-    z.extend_from_slice(&((b << 16) | a).to_be_bytes());
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut chunk = |kind: &[u8], data: &[u8]| {
-        png.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let mut body = kind.to_vec();
-        body.extend_from_slice(data);
-        png.extend_from_slice(&body);
-        png.extend_from_slice(&crc(&body).to_be_bytes());
-    };
-    let mut ihdr = w.to_be_bytes().to_vec();
-    ihdr.extend_from_slice(&h.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    chunk(b"IHDR", &ihdr);
-    chunk(b"IDAT", &z);
-    chunk(b"IEND", &[]);
-    png
-}
-
 fn device(dir: &Path, url: &str, name: &str) -> Replica {
     let mut r = Replica::open(dir, ReplicaOptions::default()).unwrap();
     r.login(url, "alice", PASSWORD, name).unwrap();
@@ -185,7 +125,11 @@ fn upload_throughput(url: &str, files: &Path) {
     let mut i = 0u64;
     while pending_bytes(&r) < 50_000_000 {
         let file = files.join(format!("big-{i}.png"));
-        std::fs::write(&file, noise_png(1600, 1200, 1000 + i)).unwrap();
+        std::fs::write(
+            &file,
+            onsite_client::photo::sample_noise_png(1600, 1200, 1000 + i),
+        )
+        .unwrap();
         r.attach_photo(job, &file, PhotoKind::Other, None).unwrap();
         i += 1;
     }
@@ -254,7 +198,11 @@ fn day_end(url: &str, files: &Path) {
             // 300–800 KB of noise pixels.
             let side = 400 + ((n * 3 + k) * 37 % 250) as u32;
             let file = files.join(format!("day-{n}-{k}.png"));
-            std::fs::write(&file, noise_png(side, side, seed)).unwrap();
+            std::fs::write(
+                &file,
+                onsite_client::photo::sample_noise_png(side, side, seed),
+            )
+            .unwrap();
             r.attach_photo(*job, &file, *kind, None).unwrap();
         }
         onsite_client::sample::sign_as_customer(&mut r, *job).unwrap();

@@ -645,6 +645,28 @@ pub fn sample_photo(width: u32, height: u32, seed: u8) -> Vec<u8> {
     out
 }
 
+/// A PNG of `width`×`height` noise pixels from a seeded xorshift sequence: photos that do
+/// not compress, like the worst of real camera noise. For benches and tests of transfer.
+pub fn sample_noise_png(width: u32, height: u32, seed: u64) -> Vec<u8> {
+    let mut state = seed.max(1);
+    let mut raw = Vec::with_capacity((width * height * 3) as usize);
+    for _ in 0..u64::from(width) * u64::from(height) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        raw.extend_from_slice(&state.to_le_bytes()[..3]);
+    }
+    let mut out = Vec::new();
+    // Encoding a generated buffer to memory cannot fail.
+    let _ = image::codecs::png::PngEncoder::new_with_quality(
+        &mut out,
+        image::codecs::png::CompressionType::Fast,
+        image::codecs::png::FilterType::NoFilter,
+    )
+    .write_image(&raw, width, height, image::ExtendedColorType::Rgb8);
+    out
+}
+
 // ---- storage -----------------------------------------------------------------------------
 
 /// Writes `bytes` under a temp name, syncs and renames it into place, so a blob file is
