@@ -429,37 +429,32 @@ fn insert_status_event(c: &Connection, ev: &StatusEvent) -> Result<()> {
     Ok(())
 }
 
-fn load_user(c: &Connection, id: UserId) -> Result<Option<User>> {
+/// A row of a JSON-document table by id.
+fn load_doc<T: serde::de::DeserializeOwned>(
+    c: &Connection,
+    table: &str,
+    id: impl std::fmt::Display,
+) -> Result<Option<T>> {
     let d: Option<String> = c
         .query_row(
-            "SELECT data FROM users WHERE id = ?1",
+            &format!("SELECT data FROM {table} WHERE id = ?1"),
             [id.to_string()],
             |r| r.get(0),
         )
         .optional()?;
     d.map(|d| from_json(&d)).transpose()
+}
+
+fn load_user(c: &Connection, id: UserId) -> Result<Option<User>> {
+    load_doc(c, "users", id)
 }
 
 fn load_customer(c: &Connection, id: CustomerId) -> Result<Option<Customer>> {
-    let d: Option<String> = c
-        .query_row(
-            "SELECT data FROM customers WHERE id = ?1",
-            [id.to_string()],
-            |r| r.get(0),
-        )
-        .optional()?;
-    d.map(|d| from_json(&d)).transpose()
+    load_doc(c, "customers", id)
 }
 
 fn load_asset(c: &Connection, id: AssetId) -> Result<Option<Asset>> {
-    let d: Option<String> = c
-        .query_row(
-            "SELECT data FROM assets WHERE id = ?1",
-            [id.to_string()],
-            |r| r.get(0),
-        )
-        .optional()?;
-    d.map(|d| from_json(&d)).transpose()
+    load_doc(c, "assets", id)
 }
 
 fn ever_assigned(c: &Connection, wo: WorkOrderId, user: UserId) -> Result<bool> {
