@@ -497,6 +497,31 @@ struct PdfImage {
     name: Vec<u8>,
 }
 
+/// Writes an 8-bit RGB image XObject (`data` already encoded with `filter`) and lists it
+/// for the page resources; returns its index in `images` and its size.
+fn embed_rgb_image(
+    pdf: &mut Pdf,
+    images: &mut Vec<PdfImage>,
+    id: Ref,
+    data: &[u8],
+    filter: Filter,
+    w: u32,
+    h: u32,
+) -> (usize, u32, u32) {
+    let mut x = pdf.image_xobject(id, data);
+    x.filter(filter);
+    x.width(w as i32);
+    x.height(h as i32);
+    x.color_space().device_rgb();
+    x.bits_per_component(8);
+    x.finish();
+    images.push(PdfImage {
+        id,
+        name: format!("Im{}", images.len() + 1).into_bytes(),
+    });
+    (images.len() - 1, w, h)
+}
+
 /// A page being laid out top to bottom.
 struct Layout {
     pages: Vec<Content>,
@@ -618,18 +643,15 @@ fn render_pdf(r: &ReportData) -> Vec<u8> {
                 .into_dimensions()
                 .ok()?;
         let id = alloc();
-        let mut x = pdf.image_xobject(id, bytes);
-        x.filter(Filter::DctDecode);
-        x.width(w as i32);
-        x.height(h as i32);
-        x.color_space().device_rgb();
-        x.bits_per_component(8);
-        x.finish();
-        images.push(PdfImage {
+        Some(embed_rgb_image(
+            pdf,
+            &mut images,
             id,
-            name: format!("Im{}", images.len() + 1).into_bytes(),
-        });
-        Some((images.len() - 1, w, h))
+            bytes,
+            Filter::DctDecode,
+            w,
+            h,
+        ))
     };
     let photo_refs: Vec<Option<(usize, u32, u32)>> = r
         .photo_images
@@ -645,18 +667,15 @@ fn render_pdf(r: &ReportData) -> Vec<u8> {
             let (w, h) = rgb.dimensions();
             let packed = miniz_oxide::deflate::compress_to_vec_zlib(rgb.as_raw(), 6);
             let id = alloc();
-            let mut x = pdf.image_xobject(id, &packed);
-            x.filter(Filter::FlateDecode);
-            x.width(w as i32);
-            x.height(h as i32);
-            x.color_space().device_rgb();
-            x.bits_per_component(8);
-            x.finish();
-            images.push(PdfImage {
+            Some(embed_rgb_image(
+                &mut pdf,
+                &mut images,
                 id,
-                name: format!("Im{}", images.len() + 1).into_bytes(),
-            });
-            Some((images.len() - 1, w, h))
+                &packed,
+                Filter::FlateDecode,
+                w,
+                h,
+            ))
         });
         signature_refs.push(placed);
     }
