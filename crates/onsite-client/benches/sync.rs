@@ -5,9 +5,10 @@
 //! `cargo build --release -p onsite-server && cargo bench -p onsite-client --bench sync`
 //! (`ONSITE_SERVER_BIN` overrides where it is looked for).
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+#[path = "../../../tests/support/mod.rs"]
+mod support;
+
+use std::path::Path;
 use std::time::Instant;
 
 use onsite_client::{Replica, ReplicaOptions, RetryPolicy, SyncReport};
@@ -16,73 +17,6 @@ use onsite_model::ids::WorkOrderId;
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "onsite-demo";
-
-fn server_bin() -> PathBuf {
-    if let Ok(p) = std::env::var("ONSITE_SERVER_BIN") {
-        return p.into();
-    }
-    let exe = std::env::current_exe().expect("bench exe");
-    let target = exe
-        .ancestors()
-        .find(|p| p.file_name().is_some_and(|n| n == "target"))
-        .expect("target dir")
-        .to_owned();
-    for profile in ["release", "debug"] {
-        let p = target.join(profile).join("onsite-server");
-        if p.exists() {
-            return p;
-        }
-    }
-    eprintln!("onsite-server is not built; run `cargo build --release -p onsite-server` first");
-    std::process::exit(2);
-}
-
-struct Server {
-    url: String,
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    fn start(bin: &Path) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let out = Command::new(bin)
-            .args(["demo", "load", "--data"])
-            .arg(dir.path())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "demo load failed");
-        let mut child = Command::new(bin)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(dir.path())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("onsite-server listening on ")
-            .expect("server banner")
-            .to_owned();
-        Server {
-            url,
-            child,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn device(dir: &Path, url: &str, name: &str) -> Replica {
     let mut r = Replica::open(dir, ReplicaOptions::default()).unwrap();
@@ -234,15 +168,14 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let bin = server_bin();
-    println!("server: {}", bin.display());
+    println!("server: {}", support::bin("onsite-server").display());
     let files = tempfile::tempdir().unwrap();
     {
-        let server = Server::start(&bin);
+        let server = support::Server::start_with_demo();
         upload_throughput(&server.url, files.path());
     }
     {
-        let server = Server::start(&bin);
+        let server = support::Server::start_with_demo();
         day_end(&server.url, files.path());
     }
 }
