@@ -1,5 +1,6 @@
-//! The server's error type: a 4xx says what was wrong, a 500 is logged and answered without
-//! internals.
+//! The server's error type. The engine and the backends say *what kind* of refusal an error
+//! is; the HTTP status is chosen here, once, at the edge (`Refusal::status`). A refusal says
+//! what was wrong; a fault is logged and answered without internals.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -7,18 +8,66 @@ use onsite_model::wire::ErrorBody;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The kinds of refusal a caller can act on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The request itself is malformed or speaks another protocol version.
+    BadRequest,
+    /// No valid sign-in.
+    Unauthorized,
+    /// Signed in, but this caller may not do or see this.
+    Forbidden,
+    NotFound,
+    /// The current state does not allow it (already exists, already resolved, a seq gap…).
+    Conflict,
+    /// Well-formed but breaks a rule of the domain.
+    Unprocessable,
+    TooLarge,
+    UnsupportedMediaType,
+    RangeNotSatisfiable,
+}
+
+impl Refusal {
+    /// The one mapping from refusal to HTTP status.
+    pub fn status(self) -> StatusCode {
+        match self {
+            Refusal::BadRequest => StatusCode::BAD_REQUEST,
+            Refusal::Unauthorized => StatusCode::UNAUTHORIZED,
+            Refusal::Forbidden => StatusCode::FORBIDDEN,
+            Refusal::NotFound => StatusCode::NOT_FOUND,
+            Refusal::Conflict => StatusCode::CONFLICT,
+            Refusal::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+            Refusal::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Refusal::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Refusal::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
+        }
+    }
+
+    /// The refusal an HTTP status of a framework rejection stands for.
+    pub fn from_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::PAYLOAD_TOO_LARGE => Refusal::TooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Refusal::UnsupportedMediaType,
+            StatusCode::UNPROCESSABLE_ENTITY => Refusal::Unprocessable,
+            StatusCode::NOT_FOUND => Refusal::NotFound,
+            _ => Refusal::BadRequest,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A refusal the client can act on: HTTP status, stable code, helpful message.
+    /// A refusal the client can act on: its kind, a stable code and a helpful message.
     #[error("{code}: {message}")]
-    Api {
-        status: u16,
+    Refused {
+        kind: Refusal,
         code: &'static str,
         message: String,
         expected_seq: Option<u64>,
     },
+    /// The database failed (not the caller's fault).
     #[error("database: {0}")]
-    Db(#[from] rusqlite::Error),
+    Storage(Box<dyn std::error::Error + Send + Sync>),
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
     #[error("i/o: {0}")]
@@ -27,36 +76,52 @@ pub enum Error {
     Internal(String),
 }
 
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Storage(Box::new(e))
+    }
+}
+
 impl Error {
-    pub fn api(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        Error::Api {
-            status,
+    pub fn refused(kind: Refusal, code: &'static str, message: impl Into<String>) -> Self {
+        Error::Refused {
+            kind,
             code,
             message: message.into(),
             expected_seq: None,
         }
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::api(400, code, message)
+        Self::refused(Refusal::BadRequest, code, message)
     }
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::api(401, "unauthorized", message)
+        Self::refused(Refusal::Unauthorized, "unauthorized", message)
+    }
+    pub fn bad_credentials() -> Self {
+        Self::refused(
+            Refusal::Unauthorized,
+            "bad_credentials",
+            "wrong username or password",
+        )
     }
     pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
-        Self::api(403, code, message)
+        Self::refused(Refusal::Forbidden, code, message)
     }
     pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
-        Self::api(404, code, message)
+        Self::refused(Refusal::NotFound, code, message)
     }
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        Self::api(409, code, message)
+        Self::refused(Refusal::Conflict, code, message)
     }
     pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
-        Self::api(422, code, message)
+        Self::refused(Refusal::Unprocessable, code, message)
+    }
+    pub fn too_large(code: &'static str, message: impl Into<String>) -> Self {
+        Self::refused(Refusal::TooLarge, code, message)
     }
     pub fn seq_gap(expected: u64, got: u64) -> Self {
-        Error::Api {
-            status: 409,
+        Error::Refused {
+            kind: Refusal::Conflict,
             code: "seq_gap",
             message: format!(
                 "op device_seq {got} leaves a gap: the server expects {expected} next; push the ops from {expected} on"
@@ -65,26 +130,42 @@ impl Error {
         }
     }
 
+    /// The same refusal with `at` (which op, which row) in front of its message.
+    pub fn at(self, at: &str) -> Self {
+        match self {
+            Error::Refused {
+                kind,
+                code,
+                message,
+                expected_seq,
+            } => Error::Refused {
+                kind,
+                code,
+                message: format!("{at}: {message}"),
+                expected_seq,
+            },
+            other => other,
+        }
+    }
+
     /// The stable code, `internal` for server faults.
     pub fn code(&self) -> &str {
         match self {
-            Error::Api { code, .. } => code,
+            Error::Refused { code, .. } => code,
             _ => "internal",
         }
     }
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Error::Api { status, .. } => {
-                StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-            }
+            Error::Refused { kind, .. } => kind.status(),
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     pub fn to_body(&self) -> ErrorBody {
         match self {
-            Error::Api {
+            Error::Refused {
                 code,
                 message,
                 expected_seq,

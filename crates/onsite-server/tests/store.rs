@@ -9,12 +9,10 @@ use onsite_server::{Error, Store};
 use serde_json::json;
 
 fn api_code(e: Error) -> (u16, String, Option<u64>) {
+    let status = e.status().as_u16();
     match e {
-        Error::Api {
-            status,
-            code,
-            expected_seq,
-            ..
+        Error::Refused {
+            code, expected_seq, ..
         } => (status, code.to_owned(), expected_seq),
         other => panic!("expected a refusal, got {other}"),
     }

@@ -11,7 +11,7 @@ use onsite_model::wire::{BlobInfo, CHUNK_SHA256, MAX_CHUNK_BYTES, UPLOAD_OFFSET}
 
 use super::{AppState, Auth, blocking};
 use crate::blobs::{BlobError, BlobState, Finished, check_address, parse_range, put_chunk};
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 
 /// The refusal as `ErrorBody` JSON, with the header a client needs to carry on.
 fn refusal(e: BlobError) -> Response {
@@ -26,14 +26,18 @@ fn refusal(e: BlobError) -> Response {
             Error::unprocessable("chunk_hash_mismatch", e.to_string())
         }
         BlobError::HashMismatch { .. } => Error::unprocessable("hash_mismatch", e.to_string()),
-        BlobError::TooLarge { .. } => Error::api(413, "blob_too_large", e.to_string()),
-        BlobError::ChunkTooLarge { .. } => Error::api(413, "chunk_too_large", e.to_string()),
+        BlobError::TooLarge { .. } => Error::too_large("blob_too_large", e.to_string()),
+        BlobError::ChunkTooLarge { .. } => Error::too_large("chunk_too_large", e.to_string()),
         BlobError::NotFound(_) => Error::not_found("unknown_blob", e.to_string()),
         BlobError::RangeNotSatisfiable { size, .. } => {
             if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
                 extra.insert(header::CONTENT_RANGE, v);
             }
-            Error::api(416, "range_not_satisfiable", e.to_string())
+            Error::refused(
+                Refusal::RangeNotSatisfiable,
+                "range_not_satisfiable",
+                e.to_string(),
+            )
         }
         BlobError::Io(_) => Error::Internal(e.to_string()),
     };
@@ -101,8 +105,7 @@ pub async fn patch(
     let body = match body {
         Ok(b) => b,
         Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return Error::api(
-                413,
+            return Error::too_large(
                 "chunk_too_large",
                 format!("send chunks of at most {MAX_CHUNK_BYTES} bytes"),
             )

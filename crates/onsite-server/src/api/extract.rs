@@ -4,12 +4,12 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::header;
 use axum::http::request::Parts;
-use onsite_model::Role;
 use serde::de::DeserializeOwned;
 
 use super::{AppState, blocking};
-use crate::error::Error;
+use crate::error::{Error, Refusal};
 use crate::store::Principal;
+use crate::store::engine::access;
 
 /// JSON body; malformed JSON → 400 `bad_json`, wrong shape → 422 `invalid_body`, too large →
 /// 413 `too_large`, missing content type → 415.
@@ -27,12 +27,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 }
 
 pub(crate) fn json_rejection(rejection: JsonRejection) -> Error {
-    let status = rejection.status().as_u16();
+    let status = rejection.status();
     let code = match &rejection {
         JsonRejection::JsonDataError(_) => "invalid_body",
         JsonRejection::JsonSyntaxError(_) => "bad_json",
         JsonRejection::MissingJsonContentType(_) => "unsupported_media_type",
-        _ if status == 413 => "too_large",
+        _ if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE => "too_large",
         _ => "bad_body",
     };
     let message = match code {
@@ -45,7 +45,7 @@ pub(crate) fn json_rejection(rejection: JsonRejection) -> Error {
         }
         _ => rejection.body_text(),
     };
-    Error::api(status, code, message)
+    Error::refused(Refusal::from_status(status), code, message)
 }
 
 pub struct ApiQuery<T>(pub T);
@@ -106,12 +106,7 @@ impl FromRequestParts<AppState> for Office {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let Auth(who) = Auth::from_request_parts(parts, state).await?;
-        if who.user.role == Role::Technician {
-            return Err(Error::forbidden(
-                "office_only",
-                "this is a dispatcher endpoint; technicians work through sync",
-            ));
-        }
+        access::require_office(&who)?;
         Ok(Office(who))
     }
 }

@@ -11,7 +11,7 @@ use axum::response::Response;
 use onsite_model::time::{Timestamp, serde_ts};
 use onsite_model::wire::ConflictRecord;
 use onsite_model::{
-    Asset, AssetId, ConflictId, Customer, CustomerId, Role, StatusAction, User, UserId, WorkOrder,
+    Asset, AssetId, ConflictId, Customer, CustomerId, StatusAction, User, UserId, WorkOrder,
     WorkOrderId,
 };
 use serde::Deserialize;
@@ -114,20 +114,11 @@ pub async fn update_asset(
 pub async fn list_work_orders(
     State(s): State<AppState>,
     Auth(who): Auth,
-    ApiQuery(mut filter): ApiQuery<WorkOrderFilter>,
+    ApiQuery(filter): ApiQuery<WorkOrderFilter>,
 ) -> Result<Json<Vec<WorkOrder>>> {
-    if who.user.role == Role::Technician {
-        if filter.assignee.is_some_and(|a| a != who.user.id) {
-            return Err(Error::forbidden(
-                "forbidden_job",
-                "technicians can list only their own work orders",
-            ));
-        }
-        filter.assignee = Some(who.user.id);
-    }
     let store = s.store.clone();
     Ok(Json(
-        blocking(move || store.list_work_orders(&filter)).await?,
+        blocking(move || store.list_work_orders_for(&who, filter)).await?,
     ))
 }
 
@@ -138,17 +129,9 @@ pub async fn get_work_order(
 ) -> Result<Json<WorkOrderDetail>> {
     let id: WorkOrderId = parse_id(&id, "work order")?;
     let store = s.store.clone();
-    let detail = blocking(move || store.work_order_detail(id)).await?;
-    if who.user.role == Role::Technician && detail.work_order.assignee_id != Some(who.user.id) {
-        return Err(Error::forbidden(
-            "forbidden_job",
-            format!(
-                "work order {} is not assigned to you",
-                detail.work_order.number
-            ),
-        ));
-    }
-    Ok(Json(detail))
+    Ok(Json(
+        blocking(move || store.work_order_detail_for(&who, id)).await?,
+    ))
 }
 
 pub async fn create_work_order(

@@ -1,10 +1,13 @@
-//! Storage behind the server, shaped by domain operation so another backend (PostgreSQL)
-//! can follow without touching the protocol or the handlers.
+//! The server's store: the `Store` trait (one method per domain operation) that handlers
+//! call, implemented once by the engine (`engine`) over a backend's storage primitives
+//! (`backend`). A backend (`sqlite`, and later others) holds SQL and nothing else.
 //!
 //! Every method is synchronous; handlers call them through `spawn_blocking`. Every write
 //! goes through one serialized apply path that hands out the global `server_seq`.
 
-mod sqlite;
+pub mod backend;
+pub mod engine;
+pub mod sqlite;
 
 use std::fmt;
 
@@ -21,7 +24,8 @@ use onsite_model::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-pub use sqlite::{PasswordCost, SqliteStore, StoreOptions};
+pub use engine::{Engine, FIELD_RULE, PasswordCost, StoreOptions};
+pub use sqlite::SqliteBackend;
 
 use crate::error::Result;
 
@@ -203,7 +207,15 @@ pub trait Store: Send + Sync {
     ) -> Result<WorkOrder>;
     fn get_work_order(&self, id: WorkOrderId) -> Result<WorkOrder>;
     fn list_work_orders(&self, filter: &WorkOrderFilter) -> Result<Vec<WorkOrder>>;
+    /// The work orders `who` may list: technicians only their own.
+    fn list_work_orders_for(
+        &self,
+        who: &Principal,
+        filter: WorkOrderFilter,
+    ) -> Result<Vec<WorkOrder>>;
     fn work_order_detail(&self, id: WorkOrderId) -> Result<WorkOrderDetail>;
+    /// One job's record, if `who` may see it.
+    fn work_order_detail_for(&self, who: &Principal, id: WorkOrderId) -> Result<WorkOrderDetail>;
     fn resolve_conflict(&self, id: ConflictId, keep: Value) -> Result<ConflictRecord>;
     fn list_conflicts(&self, open_only: bool) -> Result<Vec<ConflictRecord>>;
 
@@ -214,4 +226,28 @@ pub trait Store: Send + Sync {
     /// Office roles may read every blob; a technician those referenced by a photo or
     /// signature on a job currently assigned to them.
     fn may_read_blob(&self, who: &Principal, sha256: &str) -> Result<bool>;
+}
+
+/// The embedded default: the engine over SQLite in a data folder.
+pub type SqliteStore = Engine<SqliteBackend>;
+
+impl Engine<SqliteBackend> {
+    /// Opens (creating when needed) the database in `data_dir`.
+    pub fn open(
+        data_dir: &std::path::Path,
+        clock: std::sync::Arc<dyn onsite_model::Clock>,
+        ids: std::sync::Arc<dyn onsite_model::IdSource>,
+        options: StoreOptions,
+    ) -> Result<Self> {
+        Ok(Engine::new(
+            SqliteBackend::open(data_dir)?,
+            clock,
+            ids,
+            options,
+        ))
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        self.backend().path()
+    }
 }

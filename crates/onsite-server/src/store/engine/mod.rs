@@ -1,0 +1,233 @@
+//! The merge engine: every rule of the server's store, written once against the storage
+//! primitives of `super::backend`, so each backend holds SQL and nothing else.
+//!
+//! - `push` — the push policy (gaps, stored outcomes, validate all first) and the apply path;
+//! - `validate` — an op's shape, field ownership, rows checked by the model's `validate()`;
+//! - `merge` — field writes under the documented rule, checklist answers, conflicts;
+//! - `transition` — a device's status steps against the current state, the completion guard;
+//! - `visibility` — removals and fresh seqs as jobs enter and leave a technician's view;
+//! - `office`, `reference`, `review` — the office's writes and reads;
+//! - `accounts` — users, sign-in, devices; `access` — who may see and do what;
+//! - `pull` — pages of a device's view and its whole state.
+
+pub mod access;
+mod accounts;
+mod merge;
+mod office;
+mod pull;
+mod push;
+mod records;
+mod reference;
+mod review;
+mod transition;
+mod validate;
+mod visibility;
+
+use std::sync::Arc;
+
+use onsite_model::time::Timestamp;
+use onsite_model::wire::{
+    ConflictRecord, LoginRequest, LoginResponse, PullResponse, PushRequest, PushResponse,
+};
+use onsite_model::{
+    Asset, AssetId, Clock, ConflictId, Customer, CustomerId, DeviceId, Hlc, HlcClock, IdSource,
+    StatusAction, User, UserId, WorkOrder, WorkOrderId,
+};
+use serde_json::{Map, Value};
+
+pub use merge::FIELD_RULE;
+
+use super::backend::{Backend, Counter, ReadTx, WriteTx};
+use super::{
+    DeviceInfo, NewAsset, NewCustomer, NewUser, NewWorkOrder, Principal, Snapshot, Store,
+    WorkOrderDetail, WorkOrderFilter,
+};
+use crate::error::Result;
+
+/// How expensive password hashes are. `Fast` is for tests only.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PasswordCost {
+    #[default]
+    Standard,
+    Fast,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StoreOptions {
+    pub password_cost: PasswordCost,
+}
+
+/// The store: the engine's rules over one backend.
+pub struct Engine<B: Backend> {
+    backend: B,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdSource>,
+    options: StoreOptions,
+}
+
+/// What one write transaction can use.
+pub(super) struct Ctx<'a> {
+    tx: &'a dyn WriteTx,
+    now: Timestamp,
+    ids: &'a dyn IdSource,
+    hlc: HlcClock,
+}
+
+impl Ctx<'_> {
+    /// A stamp for a write made in the office.
+    fn office_hlc(&mut self) -> Hlc {
+        self.hlc.tick(self.now.timestamp_millis())
+    }
+}
+
+impl<B: Backend> Engine<B> {
+    pub fn new(
+        backend: B,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdSource>,
+        options: StoreOptions,
+    ) -> Self {
+        Self {
+            backend,
+            clock,
+            ids,
+            options,
+        }
+    }
+
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// One write transaction on the serialized apply path. The server's HLC is read from and
+    /// written back to its counter inside the transaction, so it is shared by every process
+    /// on the same database and rolls back with a failed write.
+    fn write<T>(&self, f: impl FnOnce(&mut Ctx<'_>) -> Result<T>) -> Result<T> {
+        self.backend.write(|tx| {
+            let mut ctx = Ctx {
+                tx,
+                now: self.clock.now(),
+                ids: self.ids.as_ref(),
+                hlc: HlcClock::resume(Hlc::from_u64(tx.counter(Counter::ServerHlc)?)),
+            };
+            let out = f(&mut ctx)?;
+            tx.set_counter(Counter::ServerHlc, ctx.hlc.last().as_u64())?;
+            Ok(out)
+        })
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&dyn ReadTx) -> Result<T>) -> Result<T> {
+        self.backend.read(f)
+    }
+
+    fn fast_passwords(&self) -> bool {
+        self.options.password_cost == PasswordCost::Fast
+    }
+}
+
+impl<B: Backend> Store for Engine<B> {
+    fn epoch(&self) -> Result<String> {
+        Ok(self.backend.epoch().to_owned())
+    }
+
+    fn create_user(&self, new: &NewUser) -> Result<User> {
+        Engine::create_user(self, new)
+    }
+    fn list_users(&self) -> Result<Vec<User>> {
+        Engine::list_users(self)
+    }
+    fn login(&self, req: &LoginRequest) -> Result<LoginResponse> {
+        Engine::login(self, req)
+    }
+    fn authenticate(&self, token: &str) -> Result<Principal> {
+        Engine::authenticate(self, token)
+    }
+    fn list_devices(&self) -> Result<Vec<DeviceInfo>> {
+        Engine::list_devices(self)
+    }
+    fn revoke_device(&self, id: DeviceId) -> Result<DeviceInfo> {
+        Engine::revoke_device(self, id)
+    }
+
+    fn apply_push(&self, who: &Principal, req: &PushRequest) -> Result<PushResponse> {
+        push::check_request(who, req)?;
+        self.write(|ctx| push::apply_push(ctx, who, req))
+    }
+    fn pull(&self, who: &Principal, cursor: u64, limit: u32) -> Result<PullResponse> {
+        Engine::pull(self, who, cursor, limit)
+    }
+    fn snapshot(&self, who: &Principal) -> Result<Snapshot> {
+        Engine::snapshot(self, who)
+    }
+
+    fn create_customer(&self, new: &NewCustomer) -> Result<Customer> {
+        Engine::create_customer(self, new)
+    }
+    fn update_customer(&self, id: CustomerId, patch: &Map<String, Value>) -> Result<Customer> {
+        Engine::update_customer(self, id, patch)
+    }
+    fn list_customers(&self) -> Result<Vec<Customer>> {
+        Engine::list_customers(self)
+    }
+    fn create_asset(&self, new: &NewAsset) -> Result<Asset> {
+        Engine::create_asset(self, new)
+    }
+    fn update_asset(&self, id: AssetId, patch: &Map<String, Value>) -> Result<Asset> {
+        Engine::update_asset(self, id, patch)
+    }
+    fn list_assets(&self) -> Result<Vec<Asset>> {
+        Engine::list_assets(self)
+    }
+
+    fn create_work_orders(&self, new: &[NewWorkOrder]) -> Result<Vec<WorkOrder>> {
+        Engine::create_work_orders(self, new)
+    }
+    fn update_work_order(&self, id: WorkOrderId, patch: &Map<String, Value>) -> Result<WorkOrder> {
+        Engine::update_work_order(self, id, patch)
+    }
+    fn assign_work_order(&self, id: WorkOrderId, assignee: Option<UserId>) -> Result<WorkOrder> {
+        Engine::assign_work_order(self, id, assignee)
+    }
+    fn office_transition(
+        &self,
+        id: WorkOrderId,
+        action: StatusAction,
+        reason: Option<String>,
+    ) -> Result<WorkOrder> {
+        Engine::office_transition(self, id, action, reason)
+    }
+    fn get_work_order(&self, id: WorkOrderId) -> Result<WorkOrder> {
+        Engine::get_work_order(self, id)
+    }
+    fn list_work_orders(&self, filter: &WorkOrderFilter) -> Result<Vec<WorkOrder>> {
+        Engine::list_work_orders(self, filter)
+    }
+    fn list_work_orders_for(
+        &self,
+        who: &Principal,
+        filter: WorkOrderFilter,
+    ) -> Result<Vec<WorkOrder>> {
+        Engine::list_work_orders(self, &access::scope_filter(who, filter)?)
+    }
+    fn work_order_detail(&self, id: WorkOrderId) -> Result<WorkOrderDetail> {
+        Engine::work_order_detail(self, id)
+    }
+    fn work_order_detail_for(&self, who: &Principal, id: WorkOrderId) -> Result<WorkOrderDetail> {
+        let detail = Engine::work_order_detail(self, id)?;
+        access::may_see_job(who, &detail.work_order)?;
+        Ok(detail)
+    }
+    fn resolve_conflict(&self, id: ConflictId, keep: Value) -> Result<ConflictRecord> {
+        Engine::resolve_conflict(self, id, keep)
+    }
+    fn list_conflicts(&self, open_only: bool) -> Result<Vec<ConflictRecord>> {
+        Engine::list_conflicts(self, open_only)
+    }
+
+    fn record_blob(&self, sha256: &str, size: u64) -> Result<Vec<WorkOrderId>> {
+        Engine::record_blob(self, sha256, size)
+    }
+    fn may_read_blob(&self, who: &Principal, sha256: &str) -> Result<bool> {
+        self.read(|tx| access::may_read_blob(tx, who, sha256))
+    }
+}

@@ -1,0 +1,319 @@
+//! The office's writes to work orders: create (all or none), update the dispatcher's fields,
+//! assign and unassign, cancel and reopen. Each step is a status event in the history.
+
+use onsite_model::merge::FieldStamp;
+use onsite_model::ops::field_owner;
+use onsite_model::time::Timestamp;
+use onsite_model::{
+    EntityKind, FieldOwner, SlaPolicy, StatusAction, StatusEvent, StatusEventId, UserId, WorkOrder,
+    WorkOrderId, WorkOrderStatus,
+};
+use serde_json::{Map, Value};
+
+use super::super::NewWorkOrder;
+use super::super::backend::{Backend, Counter};
+use super::records::{
+    insert_status_event, load_asset, load_customer, load_user, require_wo, with_field, write_wo,
+};
+use super::visibility::{hide_job_from, hide_refs_from, show_job_to, show_refs_to};
+use super::{Ctx, Engine};
+use crate::error::{Error, Result};
+
+fn check_appointment(
+    start: Option<Timestamp>,
+    end: Option<Timestamp>,
+) -> std::result::Result<(), String> {
+    match (start, end) {
+        (Some(s), Some(e)) if e < s => Err("the appointment window ends before it starts".into()),
+        _ => Ok(()),
+    }
+}
+
+impl<B: Backend> Engine<B> {
+    pub(super) fn create_work_orders(&self, new: &[NewWorkOrder]) -> Result<Vec<WorkOrder>> {
+        self.write(|ctx| {
+            let mut out = Vec::with_capacity(new.len());
+            for (i, n) in new.iter().enumerate() {
+                let row = i + 1;
+                let fail = |code: &'static str, msg: String| {
+                    Error::unprocessable(code, format!("row {row}: {msg}"))
+                };
+                if n.problem.trim().is_empty() {
+                    return Err(fail(
+                        "invalid_value",
+                        "the problem description is empty".into(),
+                    ));
+                }
+                if load_customer(ctx.tx, n.customer_id)?.is_none() {
+                    return Err(fail(
+                        "unknown_customer",
+                        format!("no customer {}", n.customer_id),
+                    ));
+                }
+                if let Some(a) = n.asset_id {
+                    match load_asset(ctx.tx, a)? {
+                        None => return Err(fail("unknown_asset", format!("no asset {a}"))),
+                        Some(asset) if asset.customer_id != n.customer_id => {
+                            return Err(fail(
+                                "invalid_value",
+                                format!("asset {a} belongs to another customer"),
+                            ));
+                        }
+                        Some(_) => {}
+                    }
+                }
+                if let Some(u) = n.assignee_id
+                    && load_user(ctx.tx, u)?.is_none()
+                {
+                    return Err(fail("unknown_user", format!("no user {u}")));
+                }
+                check_appointment(n.appointment_start, n.appointment_end)
+                    .map_err(|m| fail("invalid_value", m))?;
+                let reported_at = n.reported_at.unwrap_or(ctx.now);
+                let (respond_by, resolve_by) =
+                    SlaPolicy::for_priority(n.priority).deadlines(reported_at);
+                let number_seq = ctx.tx.bump_counter(Counter::WorkOrderNumber)?;
+                let mut wo = WorkOrder {
+                    asset_id: n.asset_id,
+                    respond_by: n.respond_by.or(Some(respond_by)),
+                    resolve_by: n.resolve_by.or(Some(resolve_by)),
+                    appointment_start: n.appointment_start,
+                    appointment_end: n.appointment_end,
+                    ..WorkOrder::new_request(
+                        WorkOrderId::new(ctx.ids),
+                        format!("WO-{}-{number_seq:06}", ctx.now.format("%Y")),
+                        n.customer_id,
+                        n.job_type,
+                        n.priority,
+                        n.problem.trim().to_owned(),
+                        reported_at,
+                    )
+                };
+                write_wo(ctx.tx, &wo)?;
+                if let Some(u) = n.assignee_id {
+                    wo = office_assign(ctx, wo, u)?;
+                }
+                out.push(wo);
+            }
+            Ok(out)
+        })
+    }
+
+    pub(super) fn update_work_order(
+        &self,
+        id: WorkOrderId,
+        patch: &Map<String, Value>,
+    ) -> Result<WorkOrder> {
+        for field in patch.keys() {
+            match field_owner(EntityKind::WorkOrder, field) {
+                Err(e) => return Err(Error::unprocessable("unknown_field", e.to_string())),
+                Ok(FieldOwner::Technician) => {
+                    return Err(Error::forbidden(
+                        "field_not_owned",
+                        format!("{field} is recorded by the technician, not the office"),
+                    ));
+                }
+                Ok(_) if field == "assignee_id" => {
+                    return Err(Error::unprocessable(
+                        "use_assign",
+                        "change the assignee with POST /api/v1/work-orders/{id}/assign",
+                    ));
+                }
+                Ok(_) if field == "number" => {
+                    return Err(Error::unprocessable(
+                        "invalid_value",
+                        "the work order number is given by the server",
+                    ));
+                }
+                Ok(_) => {}
+            }
+        }
+        self.write(|ctx| {
+            let before = require_wo(ctx.tx, id)?;
+            let mut wo = before.clone();
+            for (field, value) in patch {
+                wo = with_field(&wo, field, value.clone())?;
+            }
+            check_appointment(wo.appointment_start, wo.appointment_end)
+                .map_err(|m| Error::unprocessable("invalid_value", m))?;
+            if wo.customer_id != before.customer_id
+                && load_customer(ctx.tx, wo.customer_id)?.is_none()
+            {
+                return Err(Error::unprocessable(
+                    "unknown_customer",
+                    format!("no customer {}", wo.customer_id),
+                ));
+            }
+            if let Some(a) = wo.asset_id {
+                match load_asset(ctx.tx, a)? {
+                    None => {
+                        return Err(Error::unprocessable(
+                            "unknown_asset",
+                            format!("no asset {a}"),
+                        ));
+                    }
+                    Some(asset) if asset.customer_id != wo.customer_id => {
+                        return Err(Error::unprocessable(
+                            "invalid_value",
+                            format!("asset {a} belongs to another customer"),
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+            let new_customer = (wo.customer_id != before.customer_id).then_some(wo.customer_id);
+            let new_asset = if wo.asset_id != before.asset_id {
+                wo.asset_id
+            } else {
+                None
+            };
+            if let Some(u) = wo.assignee_id {
+                show_refs_to(ctx.tx, u, new_customer, new_asset)?;
+            }
+            let seq = write_wo(ctx.tx, &wo)?;
+            let hlc = ctx.office_hlc();
+            for field in patch.keys() {
+                ctx.tx.put_field_stamp(
+                    "work_order",
+                    &id.to_string(),
+                    field,
+                    &FieldStamp {
+                        version: seq,
+                        hlc,
+                        device_id: None,
+                    },
+                )?;
+            }
+            if let Some(u) = wo.assignee_id {
+                let old_customer = new_customer.map(|_| before.customer_id);
+                let old_asset = if wo.asset_id != before.asset_id {
+                    before.asset_id
+                } else {
+                    None
+                };
+                // The job itself still references the new ones, so only the old can go.
+                hide_refs_from(ctx.tx, u, id, old_customer, old_asset)?;
+            }
+            Ok(wo)
+        })
+    }
+
+    pub(super) fn assign_work_order(
+        &self,
+        id: WorkOrderId,
+        assignee: Option<UserId>,
+    ) -> Result<WorkOrder> {
+        self.write(|ctx| {
+            let wo = require_wo(ctx.tx, id)?;
+            match assignee {
+                Some(u) => {
+                    if load_user(ctx.tx, u)?.is_none() {
+                        return Err(Error::unprocessable("unknown_user", format!("no user {u}")));
+                    }
+                    if wo.assignee_id == Some(u) && wo.status != WorkOrderStatus::New {
+                        return Ok(wo);
+                    }
+                    office_assign(ctx, wo, u)
+                }
+                None => {
+                    let Some(old) = wo.assignee_id else {
+                        return Ok(wo);
+                    };
+                    let mut next = wo.clone();
+                    let from = next.status;
+                    next.apply_transition(StatusAction::Unassign, ctx.now)
+                        .map_err(|e| Error::conflict("invalid_transition", e.to_string()))?;
+                    office_event(ctx, &next, StatusAction::Unassign, from, None)?;
+                    hide_job_from(ctx.tx, old, &wo)?;
+                    let seq = write_wo(ctx.tx, &next)?;
+                    let hlc = ctx.office_hlc();
+                    ctx.tx.put_field_stamp(
+                        "work_order",
+                        &id.to_string(),
+                        "assignee_id",
+                        &FieldStamp {
+                            version: seq,
+                            hlc,
+                            device_id: None,
+                        },
+                    )?;
+                    Ok(next)
+                }
+            }
+        })
+    }
+
+    pub(super) fn office_transition(
+        &self,
+        id: WorkOrderId,
+        action: StatusAction,
+        reason: Option<String>,
+    ) -> Result<WorkOrder> {
+        if !matches!(action, StatusAction::Cancel | StatusAction::Reopen) {
+            return Err(Error::unprocessable(
+                "invalid_transition",
+                format!("{action} is not an office step here"),
+            ));
+        }
+        self.write(|ctx| {
+            let mut wo = require_wo(ctx.tx, id)?;
+            let from = wo.status;
+            wo.apply_transition(action, ctx.now)
+                .map_err(|e| Error::conflict("invalid_transition", e.to_string()))?;
+            office_event(ctx, &wo, action, from, reason)?;
+            write_wo(ctx.tx, &wo)?;
+            Ok(wo)
+        })
+    }
+}
+
+fn office_event(
+    ctx: &Ctx<'_>,
+    wo: &WorkOrder,
+    action: StatusAction,
+    from: WorkOrderStatus,
+    reason: Option<String>,
+) -> Result<()> {
+    insert_status_event(
+        ctx.tx,
+        &StatusEvent {
+            id: StatusEventId::new(ctx.ids),
+            work_order_id: wo.id,
+            action,
+            from,
+            to: wo.status,
+            at: ctx.now,
+            reason,
+        },
+    )
+}
+
+/// Assigns `wo` (already stored) to `user`: the old assignee's devices get removals, the new
+/// one's get the whole job.
+fn office_assign(ctx: &mut Ctx<'_>, before: WorkOrder, user: UserId) -> Result<WorkOrder> {
+    let mut wo = before.clone();
+    let from = wo.status;
+    wo.apply_transition(StatusAction::Assign, ctx.now)
+        .map_err(|e| Error::conflict("invalid_transition", e.to_string()))?;
+    wo.assignee_id = Some(user);
+    office_event(ctx, &wo, StatusAction::Assign, from, None)?;
+    ctx.tx.record_assignment(wo.id, user, ctx.now)?;
+    if let Some(old) = before.assignee_id
+        && old != user
+    {
+        hide_job_from(ctx.tx, old, &before)?;
+    }
+    let seq = show_job_to(ctx.tx, user, &wo)?;
+    let hlc = ctx.office_hlc();
+    ctx.tx.put_field_stamp(
+        "work_order",
+        &wo.id.to_string(),
+        "assignee_id",
+        &FieldStamp {
+            version: seq,
+            hlc,
+            device_id: None,
+        },
+    )?;
+    Ok(wo)
+}

@@ -1,0 +1,75 @@
+//! What the office reads and decides about: work orders, a job's whole record, conflicts and
+//! their resolution, and the evidence that releases a completed job.
+
+use onsite_model::wire::ConflictRecord;
+use onsite_model::{ConflictId, SlaState, StatusEvent, WorkOrder, WorkOrderId};
+use serde_json::Value;
+
+use super::super::backend::Backend;
+use super::super::{WorkOrderDetail, WorkOrderFilter};
+use super::Engine;
+use super::merge::resolve;
+use super::records::{all_json, require_wo, rows_of, write_wo};
+use crate::error::Result;
+
+impl<B: Backend> Engine<B> {
+    pub(super) fn get_work_order(&self, id: WorkOrderId) -> Result<WorkOrder> {
+        self.read(|tx| require_wo(tx, id))
+    }
+
+    pub(super) fn list_work_orders(&self, filter: &WorkOrderFilter) -> Result<Vec<WorkOrder>> {
+        self.read(|tx| all_json(tx.list_work_orders(filter)?))
+    }
+
+    pub(super) fn work_order_detail(&self, id: WorkOrderId) -> Result<WorkOrderDetail> {
+        let now = self.clock.now();
+        self.read(|tx| {
+            let work_order = require_wo(tx, id)?;
+            let mut history: Vec<StatusEvent> = rows_of(tx, id, "status_event")?;
+            history.sort_by_key(|e| e.at);
+            Ok(WorkOrderDetail {
+                sla: SlaState::of(&work_order, now),
+                history,
+                checklist_answers: rows_of(tx, id, "checklist_answer")?,
+                notes: rows_of(tx, id, "note")?,
+                parts: rows_of(tx, id, "part_used")?,
+                time_entries: rows_of(tx, id, "time_entry")?,
+                feedback: rows_of(tx, id, "feedback")?,
+                photos: rows_of(tx, id, "photo")?,
+                signatures: rows_of(tx, id, "signature")?,
+                conflicts: rows_of(tx, id, "conflict")?,
+                work_order,
+            })
+        })
+    }
+
+    pub(super) fn resolve_conflict(&self, id: ConflictId, keep: Value) -> Result<ConflictRecord> {
+        self.write(|ctx| resolve(ctx, id, keep).map(|(rec, _)| rec))
+    }
+
+    pub(super) fn list_conflicts(&self, open_only: bool) -> Result<Vec<ConflictRecord>> {
+        let all: Vec<ConflictRecord> = self.read(|tx| all_json(tx.rows_of_kind("conflict")?))?;
+        Ok(all
+            .into_iter()
+            .filter(|c| !open_only || c.resolved_at.is_none())
+            .collect())
+    }
+
+    pub(super) fn record_blob(&self, sha256: &str, size: u64) -> Result<Vec<WorkOrderId>> {
+        if self.read(|tx| tx.blob_held(sha256))? {
+            return Ok(Vec::new());
+        }
+        self.write(|ctx| {
+            ctx.tx.insert_blob(sha256, size, ctx.now)?;
+            let mut released = Vec::new();
+            for id in ctx.tx.jobs_awaiting(sha256)? {
+                let mut wo = require_wo(ctx.tx, id)?;
+                wo.awaiting_evidence.retain(|h| h != sha256);
+                // A fresh server_seq: the devices that see the job pull the change.
+                write_wo(ctx.tx, &wo)?;
+                released.push(id);
+            }
+            Ok(released)
+        })
+    }
+}
