@@ -2,6 +2,7 @@
 //! verbs a technician uses. The app shell and the `onsite` CLI are thin layers over
 //! [`Replica`].
 
+mod blobs;
 pub mod db;
 mod error;
 mod import;
@@ -15,6 +16,7 @@ pub mod signature;
 pub mod sync;
 mod transfer;
 
+pub use blobs::{content_address, media_type_of};
 pub use error::{Error, PhotoProblem, Result};
 pub use import::{ImportFile, ImportSummary};
 pub use queries::{
@@ -22,4 +24,4 @@ pub use queries::{
 };
 pub use replica::{DB_FILE, Fault, FaultPoint, Replica, ReplicaOptions};
 pub use sync::{RetryPolicy, SyncError, SyncProgress, SyncReport, SyncStatus};
-pub use transfer::{PendingBlob, UPLOAD_CHUNK_BYTES, content_address};
+pub use transfer::{PendingBlob, UPLOAD_CHUNK_BYTES};

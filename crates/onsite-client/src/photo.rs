@@ -23,10 +23,10 @@ use onsite_model::entities::{Photo, PhotoKind};
 use onsite_model::ids::{PhotoId, WorkOrderId};
 use onsite_model::ops::EntityKind;
 use onsite_model::time::{Timestamp, format_ts};
-use onsite_model::wire::RowKind;
+use onsite_model::wire::{RowKind, is_sha256_hex};
 use rusqlite::{Connection, params};
-use sha2::{Digest, Sha256};
 
+use crate::blobs::content_address;
 use crate::error::{Error, PhotoProblem, Result};
 use crate::replica::{Replica, open_job};
 
@@ -191,8 +191,8 @@ pub fn process_photo(file: &Path, bytes: &[u8], opts: &PhotoOptions) -> Result<P
     let thumb_time = started.elapsed();
 
     let started = Instant::now();
-    let sha256 = sha256_hex(&jpeg);
-    let thumb_sha256 = sha256_hex(&thumb);
+    let sha256 = content_address(&jpeg);
+    let thumb_sha256 = content_address(&thumb);
     let hash_time = started.elapsed();
 
     Ok(ProcessedPhoto {
@@ -618,10 +618,6 @@ fn encode_jpeg(file: &Path, image: &RgbImage, quality: u8) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
 /// A generated photo-like JPEG (gradients and a few shapes) for demos, tests and benches.
 pub fn sample_photo(width: u32, height: u32, seed: u8) -> Vec<u8> {
     let image = RgbImage::from_fn(width, height, |x, y| {
@@ -752,14 +748,27 @@ impl Replica {
             .map(str::trim)
             .filter(|c| !c.is_empty())
             .map(str::to_owned);
-        if caption.as_ref().is_some_and(|c| c.chars().count() > 500) {
-            return Err(Error::Invalid(
-                "a photo caption is limited to 500 characters; shorten it".into(),
-            ));
-        }
+        let p = &processed;
+        // The row is checked before any file is written; it is stamped in the transaction.
+        let mut photo = Photo {
+            id: PhotoId::new(self.ids.as_ref()),
+            work_order_id: job,
+            sha256: p.sha256.clone(),
+            kind,
+            caption,
+            taken_at: p.taken_at,
+            lat: p.lat,
+            lon: p.lon,
+            width: Some(p.width),
+            height: Some(p.height),
+            size_bytes: p.jpeg.len() as u64,
+            created_at: self.clock.now(),
+            thumb_sha256: Some(p.thumb_sha256.clone()),
+        };
+        photo.validate().map_err(Error::Invalid)?;
 
         let started = Instant::now();
-        let photo_id = PhotoId::new(self.ids.as_ref());
+        let photo_id = photo.id;
         // Files first: an orphan blob is harmless, a row without its file is not.
         self.store_blob_file(&processed.sha256, &processed.jpeg)?;
         self.store_blob_file(&processed.thumb_sha256, &processed.thumb)?;
@@ -769,27 +778,12 @@ impl Replica {
             .join(format!("{photo_id}.{}", processed.format.extension()));
         write_file_atomically(&original_path, &bytes)?;
 
-        let p = &processed;
         let stored = self.write(|w| {
             open_job(w.tx, job)?;
             let now = format_ts(&w.now);
             insert_blob_row(w.tx, &p.sha256, p.jpeg.len(), "image/jpeg", &now)?;
             insert_blob_row(w.tx, &p.thumb_sha256, p.thumb.len(), "image/jpeg", &now)?;
-            let photo = Photo {
-                id: photo_id,
-                work_order_id: job,
-                sha256: p.sha256.clone(),
-                kind,
-                caption,
-                taken_at: p.taken_at,
-                lat: p.lat,
-                lon: p.lon,
-                width: Some(p.width),
-                height: Some(p.height),
-                size_bytes: p.jpeg.len() as u64,
-                created_at: w.now,
-                thumb_sha256: Some(p.thumb_sha256.clone()),
-            };
+            photo.created_at = w.now;
             w.insert(EntityKind::Photo, photo.id.to_string(), job, &photo)?;
             Ok(photo)
         });
@@ -850,10 +844,11 @@ impl Replica {
 
     /// The bytes of a stored blob.
     pub fn read_blob(&self, sha256: &str) -> Result<Vec<u8>> {
-        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let address = sha256.to_ascii_lowercase();
+        if !is_sha256_hex(&address) {
             return Err(Error::Invalid(format!("{sha256:?} is not a sha256")));
         }
-        let path = self.blob_path(sha256);
+        let path = self.blob_path(&address);
         std::fs::read(&path).map_err(|e| Error::File { path, source: e })
     }
 }

@@ -397,25 +397,17 @@ impl Replica {
     }
 
     pub fn add_note(&mut self, job: WorkOrderId, body: &str) -> Result<Note> {
-        let body = body.trim();
-        if body.is_empty() {
-            return Err(Error::Invalid("a note needs some text".into()));
-        }
-        if body.chars().count() > 8000 {
-            return Err(Error::Invalid(
-                "a note is limited to 8000 characters; split it".into(),
-            ));
-        }
         self.write(|w| {
-            // Notes may be added to a closed job too: they are the job's timeline.
-            let _ = load_work_order(w.tx, job)?;
             let note = Note {
                 id: NoteId::new(w.ids),
                 work_order_id: job,
-                body: body.to_owned(),
+                body: body.trim().to_owned(),
                 author_id: None,
                 created_at: w.now,
             };
+            note.validate().map_err(Error::Invalid)?;
+            // Notes may be added to a closed job too: they are the job's timeline.
+            let _ = load_work_order(w.tx, job)?;
             w.insert(EntityKind::Note, note.id.to_string(), job, &note)?;
             Ok(note)
         })
@@ -649,6 +641,7 @@ impl Writer<'_> {
             started_at: since,
             ended_at: self.now.max(since),
         };
+        entry.validate().map_err(Error::Invalid)?;
         self.insert(EntityKind::TimeEntry, entry.id.to_string(), job, &entry)
     }
 }

@@ -9,8 +9,9 @@ use onsite_model::wire::RowKind;
 use serde::Serialize;
 use tiny_skia::{Color, LineCap, LineJoin, Paint, PathBuilder, Pixmap, Stroke, Transform};
 
+use crate::blobs::content_address;
 use crate::error::{Error, Result};
-use crate::photo::{insert_blob_row, sha256_hex};
+use crate::photo::insert_blob_row;
 use crate::records::job_records;
 use crate::replica::{Replica, open_job};
 
@@ -19,35 +20,9 @@ pub const SIGNATURE_WIDTH: u32 = 600;
 pub const SIGNATURE_HEIGHT: u32 = 200;
 const PADDING: f32 = 12.0;
 const PEN_WIDTH: f32 = 3.0;
-/// No signature pad is this large; larger values are a bug or a forged payload.
-const MAX_COORD: f32 = 100_000.0;
-const MAX_POINTS: usize = 50_000;
-const MAX_STROKES: usize = 1_000;
-
-/// Refuses strokes a pad cannot produce: non-finite or absurd coordinates, too many points,
-/// or an empty signature.
+/// Refuses strokes a pad cannot produce (the model's [`onsite_model::entities::validate_strokes`]).
 pub fn validate_strokes(strokes: &[Vec<StrokePoint>]) -> Result<()> {
-    let points: usize = strokes.iter().map(Vec::len).sum();
-    if points < 2 {
-        return Err(Error::Invalid(
-            "the signature is empty; ask the customer to sign on the pad".into(),
-        ));
-    }
-    if strokes.len() > MAX_STROKES || points > MAX_POINTS {
-        return Err(Error::Invalid(format!(
-            "the signature has {} strokes and {points} points; the limit is {MAX_STROKES} strokes and {MAX_POINTS} points — clear the pad and sign again",
-            strokes.len()
-        )));
-    }
-    if let Some(p) = strokes.iter().flatten().find(|p| {
-        !(p.x.is_finite() && p.y.is_finite()) || p.x.abs() > MAX_COORD || p.y.abs() > MAX_COORD
-    }) {
-        return Err(Error::Invalid(format!(
-            "the signature has a point at ({}, {}), outside any signature pad; clear the pad and sign again",
-            p.x, p.y
-        )));
-    }
-    Ok(())
+    onsite_model::entities::validate_strokes(strokes).map_err(Error::Invalid)
 }
 
 /// Renders strokes to a PNG: dark anti-aliased ink on white, fitted and centred.
@@ -153,19 +128,10 @@ impl Replica {
         report_text: &str,
     ) -> Result<Signature> {
         let signer_name = signer_name.trim();
-        if signer_name.is_empty() {
-            return Err(Error::Invalid(
-                "enter the name of the person signing".into(),
-            ));
-        }
-        if signer_name.chars().count() > 200 {
-            return Err(Error::Invalid(
-                "the signer's name is limited to 200 characters".into(),
-            ));
-        }
+        Signature::validate_signer_name(signer_name).map_err(Error::Invalid)?;
         open_job(&self.conn, job)?;
         let png = render_signature_png(&strokes)?;
-        let png_sha = sha256_hex(&png);
+        let png_sha = content_address(&png);
         // The file first: a row must never point at a missing file.
         self.store_blob_file(&png_sha, &png)?;
         self.write(|w| {
@@ -178,8 +144,9 @@ impl Replica {
                 signed_at: w.now,
                 strokes,
                 png_sha256: Some(png_sha.clone()),
-                report_sha256: sha256_hex(report_text.as_bytes()),
+                report_sha256: content_address(report_text.as_bytes()),
             };
+            sig.validate().map_err(Error::Invalid)?;
             w.insert(EntityKind::Signature, sig.id.to_string(), job, &sig)?;
             Ok(sig)
         })
@@ -189,7 +156,7 @@ impl Replica {
     /// each signer saw: `matches == false` means the report changed after signing.
     pub fn verify_signature(&self, job: WorkOrderId) -> Result<SignatureCheck> {
         let text = self.sign_off_text(job)?;
-        let report_sha256 = sha256_hex(text.as_bytes());
+        let report_sha256 = content_address(text.as_bytes());
         let signatures: Vec<Signature> = job_records(&self.conn, job, RowKind::Signature)?;
         Ok(SignatureCheck {
             work_order_id: job,

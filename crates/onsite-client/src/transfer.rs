@@ -21,8 +21,8 @@ use onsite_model::wire::{CHUNK_SHA256, UPLOAD_OFFSET, is_sha256_hex};
 use reqwest::StatusCode;
 use reqwest::blocking::Response;
 use rusqlite::params;
-use sha2::{Digest, Sha256};
 
+use crate::blobs::{content_address, hash_file, media_type_of_file};
 use crate::error::{Error, Result};
 use crate::replica::Replica;
 use crate::sync::{
@@ -39,11 +39,6 @@ const MAX_OFFSET_CORRECTIONS: u32 = 32;
 pub struct PendingBlob {
     pub sha256: String,
     pub size_bytes: u64,
-}
-
-/// The content address of `bytes`: lower-case hex sha256, as blobs are named.
-pub fn content_address(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 /// How one upload ended.
@@ -68,43 +63,10 @@ fn header_u64(resp: &Response, name: &str) -> Option<u64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
-    let mut f = File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut n_total = 0u64;
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            return Ok((hex::encode(h.finalize()), n_total));
-        }
-        h.update(&buf[..n]);
-        n_total += n as u64;
-    }
-}
-
 fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |source| Error::File {
         path: path.to_owned(),
         source,
-    }
-}
-
-/// The media type by magic bytes, for blobs that arrive from the server.
-fn media_type_of(path: &Path) -> &'static str {
-    let mut head = [0u8; 12];
-    let n = File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .unwrap_or(0);
-    let head = &head[..n];
-    if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        "image/jpeg"
-    } else if head.starts_with(b"\x89PNG\r\n\x1a\n") {
-        "image/png"
-    } else if head.len() >= 12 && &head[0..4] == b"RIFF" && &head[8..12] == b"WEBP" {
-        "image/webp"
-    } else {
-        "application/octet-stream"
     }
 }
 
@@ -259,7 +221,7 @@ impl Replica {
                     .and_then(|_| file.read_exact(&mut chunk[..n]))
                     .map_err(file_error(&path))?;
                 let body = &chunk[..n];
-                let chunk_sha = hex::encode(Sha256::digest(body));
+                let chunk_sha = content_address(body);
                 report.bytes_sent += n as u64;
                 let resp = http.send_any(
                     |c, base| {
@@ -425,7 +387,7 @@ impl Replica {
         self.conn.execute(
             "INSERT INTO blob (sha256, size_bytes, media_type, created_at, uploaded_at) VALUES (?1, ?2, ?3, ?4, ?4)
              ON CONFLICT (sha256) DO UPDATE SET uploaded_at = COALESCE(uploaded_at, excluded.uploaded_at)",
-            params![sha256, size as i64, media_type_of(dest), now],
+            params![sha256, size as i64, media_type_of_file(dest), now],
         )?;
         Ok(Some(dest.to_owned()))
     }

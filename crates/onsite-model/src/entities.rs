@@ -3,6 +3,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::digest::is_sha256_hex;
 use crate::ids::*;
 use crate::ops::Role;
 use crate::status::{StatusAction, TransitionError, WorkOrderStatus, next_status};
@@ -324,10 +325,25 @@ pub struct PartUsed {
     pub created_at: Timestamp,
 }
 
+/// Longest part number, in characters.
+pub const PART_NO_MAX_CHARS: usize = 100;
+/// Longest part description, in characters.
+pub const PART_DESCRIPTION_MAX_CHARS: usize = 1000;
+
 impl PartUsed {
     pub fn validate(&self) -> Result<(), String> {
         if self.part_no.trim().is_empty() {
             return Err("part number is empty; enter the number printed on the part".into());
+        }
+        if self.part_no.chars().count() > PART_NO_MAX_CHARS {
+            return Err(format!(
+                "part number is longer than {PART_NO_MAX_CHARS} characters; enter the number printed on the part"
+            ));
+        }
+        if self.description.chars().count() > PART_DESCRIPTION_MAX_CHARS {
+            return Err(format!(
+                "part description is longer than {PART_DESCRIPTION_MAX_CHARS} characters; shorten it"
+            ));
         }
         if !(self.quantity.is_finite() && self.quantity > 0.0 && self.quantity <= 10_000.0) {
             return Err(format!(
@@ -354,6 +370,15 @@ pub struct TimeEntry {
     pub ended_at: Timestamp,
 }
 
+impl TimeEntry {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.ended_at < self.started_at {
+            return Err("time entry ends before it starts".into());
+        }
+        Ok(())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
@@ -366,6 +391,24 @@ pub struct Note {
     #[serde(with = "serde_ts")]
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub created_at: Timestamp,
+}
+
+/// Longest note body, in characters.
+pub const NOTE_MAX_CHARS: usize = 8000;
+
+impl Note {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.body.trim().is_empty() {
+            return Err("note is empty".into());
+        }
+        let chars = self.body.chars().count();
+        if chars > NOTE_MAX_CHARS {
+            return Err(format!(
+                "a note is limited to {NOTE_MAX_CHARS} characters (this one has {chars}); split it into several notes"
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -399,6 +442,46 @@ pub struct Photo {
     pub thumb_sha256: Option<String>,
 }
 
+/// Longest photo caption, in characters.
+pub const CAPTION_MAX_CHARS: usize = 500;
+
+impl Photo {
+    pub fn validate(&self) -> Result<(), String> {
+        if !is_sha256_hex(&self.sha256) {
+            return Err(format!(
+                "photo sha256 {:?} is not 64 lower-case hex digits",
+                self.sha256
+            ));
+        }
+        if let Some(thumb) = &self.thumb_sha256
+            && !is_sha256_hex(thumb)
+        {
+            return Err(format!(
+                "photo thumbnail sha256 {thumb:?} is not 64 lower-case hex digits"
+            ));
+        }
+        if self
+            .caption
+            .as_ref()
+            .is_some_and(|c| c.chars().count() > CAPTION_MAX_CHARS)
+        {
+            return Err(format!(
+                "a photo caption is limited to {CAPTION_MAX_CHARS} characters; shorten it"
+            ));
+        }
+        for (what, value, max) in [("latitude", self.lat, 90.0), ("longitude", self.lon, 180.0)] {
+            if let Some(v) = value
+                && !(v.is_finite() && v.abs() <= max)
+            {
+                return Err(format!(
+                    "photo {what} {v} is not between -{max} and {max}; attach the photo without a location"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A point of a signature stroke: position on the pad and milliseconds since the first point.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -406,6 +489,41 @@ pub struct StrokePoint {
     pub x: f32,
     pub y: f32,
     pub t: u32,
+}
+
+/// No signature pad is this large; larger coordinates are a bug or a forged payload.
+pub const STROKE_MAX_COORD: f32 = 100_000.0;
+/// Most points one signature may have.
+pub const SIGNATURE_MAX_POINTS: usize = 50_000;
+/// Most strokes one signature may have.
+pub const SIGNATURE_MAX_STROKES: usize = 1_000;
+/// Longest signer name, in characters.
+pub const SIGNER_NAME_MAX_CHARS: usize = 200;
+
+/// Refuses strokes a pad cannot produce: non-finite or absurd coordinates, too many points,
+/// or an empty signature.
+pub fn validate_strokes(strokes: &[Vec<StrokePoint>]) -> Result<(), String> {
+    let points: usize = strokes.iter().map(Vec::len).sum();
+    if points < 2 {
+        return Err("the signature is empty; ask the customer to sign on the pad".into());
+    }
+    if strokes.len() > SIGNATURE_MAX_STROKES || points > SIGNATURE_MAX_POINTS {
+        return Err(format!(
+            "the signature has {} strokes and {points} points; the limit is {SIGNATURE_MAX_STROKES} strokes and {SIGNATURE_MAX_POINTS} points — clear the pad and sign again",
+            strokes.len()
+        ));
+    }
+    if let Some(p) = strokes.iter().flatten().find(|p| {
+        !(p.x.is_finite() && p.y.is_finite())
+            || p.x.abs() > STROKE_MAX_COORD
+            || p.y.abs() > STROKE_MAX_COORD
+    }) {
+        return Err(format!(
+            "the signature has a point at ({}, {}), outside any signature pad; clear the pad and sign again",
+            p.x, p.y
+        ));
+    }
+    Ok(())
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -426,6 +544,41 @@ pub struct Signature {
     pub report_sha256: String,
 }
 
+impl Signature {
+    pub fn validate(&self) -> Result<(), String> {
+        Signature::validate_signer_name(&self.signer_name)?;
+        validate_strokes(&self.strokes)?;
+        if let Some(png) = &self.png_sha256
+            && !is_sha256_hex(png)
+        {
+            return Err(format!(
+                "signature image sha256 {png:?} is not 64 lower-case hex digits"
+            ));
+        }
+        if !is_sha256_hex(&self.report_sha256) {
+            return Err(format!(
+                "signature report sha256 {:?} is not 64 lower-case hex digits",
+                self.report_sha256
+            ));
+        }
+        Ok(())
+    }
+
+    /// The part of [`Signature::validate`] about the name, for checking it before the
+    /// strokes are rendered.
+    pub fn validate_signer_name(name: &str) -> Result<(), String> {
+        if name.trim().is_empty() {
+            return Err("signature has no signer name".into());
+        }
+        if name.chars().count() > SIGNER_NAME_MAX_CHARS {
+            return Err(format!(
+                "the signer's name is limited to {SIGNER_NAME_MAX_CHARS} characters; shorten it"
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
@@ -444,6 +597,9 @@ pub struct Feedback {
     pub created_at: Timestamp,
 }
 
+/// Longest feedback comment, in characters.
+pub const FEEDBACK_COMMENT_MAX_CHARS: usize = 2000;
+
 impl Feedback {
     pub fn validate(&self) -> Result<(), String> {
         if !(1..=5).contains(&self.rating) {
@@ -457,6 +613,15 @@ impl Feedback {
         {
             return Err(format!(
                 "recommendation score {nps} is out of range; choose 0 to 10"
+            ));
+        }
+        if self
+            .comment
+            .as_ref()
+            .is_some_and(|c| c.chars().count() > FEEDBACK_COMMENT_MAX_CHARS)
+        {
+            return Err(format!(
+                "the comment is limited to {FEEDBACK_COMMENT_MAX_CHARS} characters; shorten it"
             ));
         }
         Ok(())
@@ -511,6 +676,176 @@ pub(crate) mod tests {
         f.rating = 5;
         assert!(f.validate().unwrap_err().contains("0 to 10"));
         f.nps = Some(10);
+        f.validate().unwrap();
+    }
+
+    fn at(s: &str) -> Timestamp {
+        parse_ts(s).unwrap()
+    }
+
+    const HASH: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+
+    #[test]
+    fn parts_are_checked() {
+        let ids = SeqIds::new(2);
+        let mut p = PartUsed {
+            id: PartUsedId::new(&ids),
+            work_order_id: WorkOrderId::new(&ids),
+            part_no: " ".into(),
+            description: "Gasket".into(),
+            quantity: 1.0,
+            created_at: at("2026-11-22T08:00:00Z"),
+        };
+        assert!(p.validate().unwrap_err().contains("part number is empty"));
+        p.part_no = "X".repeat(101);
+        assert!(p.validate().unwrap_err().contains("longer than 100"));
+        p.part_no = "HX-3".into();
+        p.quantity = 0.0;
+        assert!(p.validate().unwrap_err().contains("positive number"));
+        p.quantity = f64::NAN;
+        assert!(p.validate().is_err());
+        p.quantity = 2.5;
+        p.description = "d".repeat(1001);
+        assert!(p.validate().unwrap_err().contains("description"));
+        p.description = "Gasket".into();
+        p.validate().unwrap();
+    }
+
+    #[test]
+    fn a_time_entry_may_not_end_before_it_starts() {
+        let ids = SeqIds::new(2);
+        let mut t = TimeEntry {
+            id: TimeEntryId::new(&ids),
+            work_order_id: WorkOrderId::new(&ids),
+            kind: TimeKind::Work,
+            started_at: at("2026-11-22T09:00:00Z"),
+            ended_at: at("2026-11-22T08:59:59Z"),
+        };
+        assert_eq!(
+            t.validate().unwrap_err(),
+            "time entry ends before it starts"
+        );
+        t.ended_at = t.started_at;
+        t.validate().unwrap();
+    }
+
+    #[test]
+    fn notes_need_text_and_have_a_length_limit() {
+        let ids = SeqIds::new(2);
+        let mut n = Note {
+            id: NoteId::new(&ids),
+            work_order_id: WorkOrderId::new(&ids),
+            body: " \n\t ".into(),
+            author_id: None,
+            created_at: at("2026-11-22T08:00:00Z"),
+        };
+        assert_eq!(n.validate().unwrap_err(), "note is empty");
+        n.body = "x".repeat(100_000);
+        let err = n.validate().unwrap_err();
+        assert!(err.contains("limited to 8000 characters"), "{err}");
+        assert!(err.contains("split it"), "{err}");
+        // Characters, not bytes: 8000 Chinese characters are allowed.
+        n.body = "修".repeat(NOTE_MAX_CHARS);
+        n.validate().unwrap();
+        n.body.push('好');
+        assert!(n.validate().is_err());
+    }
+
+    #[test]
+    fn photos_are_checked() {
+        let ids = SeqIds::new(2);
+        let mut p = Photo {
+            id: PhotoId::new(&ids),
+            work_order_id: WorkOrderId::new(&ids),
+            sha256: HASH.to_ascii_uppercase(),
+            kind: PhotoKind::Before,
+            caption: None,
+            taken_at: None,
+            lat: None,
+            lon: None,
+            width: Some(64),
+            height: Some(48),
+            size_bytes: 1000,
+            created_at: at("2026-11-22T08:00:00Z"),
+            thumb_sha256: Some("abc".into()),
+        };
+        assert_eq!(
+            p.validate().unwrap_err(),
+            format!(
+                "photo sha256 {:?} is not 64 lower-case hex digits",
+                HASH.to_ascii_uppercase()
+            )
+        );
+        p.sha256 = HASH.into();
+        assert!(p.validate().unwrap_err().contains("thumbnail"));
+        p.thumb_sha256 = Some(HASH.into());
+        p.caption = Some("c".repeat(501));
+        assert!(p.validate().unwrap_err().contains("500 characters"));
+        p.caption = Some("as found".into());
+        p.lat = Some(91.0);
+        p.lon = Some(121.0);
+        assert!(p.validate().unwrap_err().contains("latitude"));
+        p.lat = Some(31.2);
+        p.lon = Some(f64::INFINITY);
+        assert!(p.validate().unwrap_err().contains("longitude"));
+        p.lon = Some(121.4);
+        p.validate().unwrap();
+        p.thumb_sha256 = None;
+        p.validate().unwrap();
+    }
+
+    fn pt(x: f32, y: f32) -> StrokePoint {
+        StrokePoint { x, y, t: 0 }
+    }
+
+    #[test]
+    fn signatures_are_checked() {
+        let ids = SeqIds::new(2);
+        let mut s = Signature {
+            id: SignatureId::new(&ids),
+            work_order_id: WorkOrderId::new(&ids),
+            signer_name: "  ".into(),
+            signed_at: at("2026-11-22T08:00:00Z"),
+            strokes: vec![vec![pt(0.0, 0.0), pt(5.0, 5.0)]],
+            png_sha256: Some(HASH.into()),
+            report_sha256: HASH.into(),
+        };
+        assert_eq!(s.validate().unwrap_err(), "signature has no signer name");
+        s.signer_name = "L".repeat(201);
+        assert!(s.validate().unwrap_err().contains("200 characters"));
+        s.signer_name = "Li Na".into();
+        s.validate().unwrap();
+        s.strokes = vec![vec![pt(1.0, 1.0)]];
+        assert!(s.validate().unwrap_err().contains("signature is empty"));
+        s.strokes = vec![vec![pt(0.0, 0.0), pt(f32::NAN, 1.0)]];
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .contains("outside any signature pad")
+        );
+        s.strokes = vec![vec![pt(0.0, 0.0)]; SIGNATURE_MAX_STROKES + 1];
+        assert!(s.validate().unwrap_err().contains("the limit is"));
+        s.strokes = vec![vec![pt(0.0, 0.0)], vec![pt(5.0, 5.0)]];
+        s.png_sha256 = Some("nope".into());
+        assert!(s.validate().unwrap_err().contains("image sha256"));
+        s.png_sha256 = None;
+        s.report_sha256 = String::new();
+        assert!(s.validate().unwrap_err().contains("report sha256"));
+    }
+
+    #[test]
+    fn feedback_comments_have_a_length_limit() {
+        let ids = SeqIds::new(2);
+        let mut f = Feedback {
+            id: FeedbackId::new(&ids),
+            work_order_id: WorkOrderId::new(&ids),
+            rating: 4,
+            nps: None,
+            comment: Some("c".repeat(FEEDBACK_COMMENT_MAX_CHARS + 1)),
+            created_at: at("2026-11-22T08:00:00Z"),
+        };
+        assert!(f.validate().unwrap_err().contains("2000 characters"));
+        f.comment = Some("Quick and tidy".into());
         f.validate().unwrap();
     }
 

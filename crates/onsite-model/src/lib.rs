@@ -5,6 +5,7 @@
 
 pub mod checklist;
 pub mod clock;
+pub mod digest;
 pub mod entities;
 pub mod hlc;
 pub mod ids;
@@ -20,6 +21,7 @@ pub use checklist::{
     SignatureRule, default_templates, template_for,
 };
 pub use clock::{Clock, FixedClock, IdSource, SeqIds, SystemClock, SystemIds};
+pub use digest::{is_sha256_hex, sha256_hex};
 pub use entities::*;
 pub use hlc::{Hlc, HlcClock};
 pub use ids::*;

@@ -17,6 +17,21 @@ use crate::hlc::Hlc;
 use crate::ids::DeviceId;
 use crate::status::{StatusAction, WorkOrderStatus, next_status};
 
+/// The rule for the same field changed concurrently, as shown to people (conflict rows,
+/// the server's documentation): the change with the later HLC wins, a tie goes to the
+/// higher device id.
+pub const FIELD_RULE: &str = "later HLC wins, ties by device id";
+
+/// The rule for status transitions, as shown to people: a step is checked against the
+/// status the server holds when it arrives, and a step the machine refuses from there is
+/// recorded as a conflict for a person to decide.
+pub const TRANSITION_RULE: &str =
+    "status is checked against the server's current state; a step it refuses is kept for review";
+
+/// The rule for a delete of a row edited after the deleter last saw it, as shown to
+/// people: the row stays and the delete is recorded as a conflict.
+pub const DELETE_RULE: &str = "a delete racing an edit keeps the row";
+
 /// Who last wrote a field and when, as the server stores it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldStamp {

@@ -18,8 +18,8 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
+use crate::digest::sha256_hex;
 use crate::entities::User;
 use crate::hlc::Hlc;
 use crate::ids::{ConflictId, DeviceId, WorkOrderId};
@@ -41,12 +41,7 @@ pub const UPLOAD_OFFSET: &str = "upload-offset";
 /// Header: lower-case hex sha256 of the chunk in the body.
 pub const CHUNK_SHA256: &str = "chunk-sha256";
 
-/// Whether `s` is a content address: 64 lower-case hex digits.
-pub fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
+pub use crate::digest::is_sha256_hex;
 
 /// A blob the server holds in full: the answer to `POST /api/v1/blobs/{sha256}/finish`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -286,7 +281,7 @@ pub struct ErrorBody {
 /// sides compute the same bytes.
 pub fn page_checksum(changes: &[RowChange]) -> String {
     let bytes = serde_json::to_vec(changes).expect("row changes serialise");
-    hex::encode(Sha256::digest(&bytes))
+    sha256_hex(&bytes)
 }
 
 /// One row of a device's visible state, for comparing a replica with the server.
@@ -303,7 +298,7 @@ pub fn state_checksum(rows: &[VisibleRow]) -> String {
     let mut sorted: Vec<&VisibleRow> = rows.iter().collect();
     sorted.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
     let bytes = serde_json::to_vec(&sorted).expect("rows serialise");
-    hex::encode(Sha256::digest(&bytes))
+    sha256_hex(&bytes)
 }
 
 #[cfg(test)]
