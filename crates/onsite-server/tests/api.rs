@@ -10,7 +10,6 @@ use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode};
 use common::{Device, World, step, world};
 use onsite_model::{Change, EntityKind, JobType, StatusAction as A, WorkOrderStatus as S};
-use onsite_server::Store;
 use onsite_server::api::{AppState, router};
 use serde_json::{Value, json};
 use tower::ServiceExt;

@@ -11,7 +11,6 @@ use axum::http::{Request, StatusCode};
 use common::{Device, World, step, world};
 use onsite_model::wire::{OpResult, RowKind};
 use onsite_model::{Change, EntityKind, JobType, StatusAction as A, WorkOrderStatus as S};
-use onsite_server::Store;
 use onsite_server::api::{AppState, router};
 use onsite_server::blobs::FsBlobStore;
 use serde_json::{Value, json};

@@ -1,11 +1,11 @@
-//! The store's sync semantics, against a real SQLite file in a temp dir.
+//! The store's sync semantics: a story run on every backend (a real SQLite file in a temp dir).
 
 mod common;
 
-use common::{Device, World, note_row, step, world};
+use common::{Device, TestBackend, World, note_row, step, world_on};
 use onsite_model::wire::{OpResult, RowKind, page_checksum};
 use onsite_model::{Change, EntityKind, JobType, StatusAction as A, WorkOrderStatus as S};
-use onsite_server::{Error, Store};
+use onsite_server::Error;
 use serde_json::json;
 
 fn api_code(e: Error) -> (u16, String, Option<u64>) {
@@ -28,9 +28,8 @@ fn count(w: &World, dev: &Device, kind: RowKind) -> usize {
         .count()
 }
 
-#[test]
-fn a_push_applies_exactly_once() {
-    let w = world();
+fn a_push_applies_exactly_once<B: TestBackend>() {
+    let w = world_on::<B>();
     let job = w.job(JobType::Repair, Some(&w.alice));
     let mut dev = w.device(&w.alice);
     let (note_id, row) = note_row(job.id, "Compressor hums, fan still");
@@ -62,9 +61,8 @@ fn a_push_applies_exactly_once() {
     );
 }
 
-#[test]
-fn a_gap_is_refused_with_the_expected_seq_and_nothing_is_stored() {
-    let w = world();
+fn a_gap_is_refused_with_the_expected_seq_and_nothing_is_stored<B: TestBackend>() {
+    let w = world_on::<B>();
     let job = w.job(JobType::Repair, Some(&w.alice));
     let mut dev = w.device(&w.alice);
     let first = dev.set(job.id, "diagnosis", json!("first"), None);
@@ -98,11 +96,10 @@ fn a_gap_is_refused_with_the_expected_seq_and_nothing_is_stored() {
 
 /// Two devices edit the same field concurrently: whatever order they arrive in, the server
 /// ends with the same value and one conflict row holding the loser.
-#[test]
-fn concurrent_same_field_edits_resolve_identically_in_both_orders() {
+fn concurrent_same_field_edits_resolve_identically_in_both_orders<B: TestBackend>() {
     let mut finals = Vec::new();
     for a_first in [true, false] {
-        let w = world();
+        let w = world_on::<B>();
         let job = w.job(JobType::Repair, Some(&w.alice));
         let mut tablet = w.device(&w.alice);
         let mut laptop = w.device(&w.alice);
@@ -214,9 +211,8 @@ fn answer_everything(dev: &mut Device, job: &onsite_model::WorkOrder) -> Vec<ons
         .collect()
 }
 
-#[test]
-fn completion_racing_an_office_cancel_keeps_both_stories_for_review() {
-    let w = world();
+fn completion_racing_an_office_cancel_keeps_both_stories_for_review<B: TestBackend>() {
+    let w = world_on::<B>();
     let job = w.job(JobType::Inspection, Some(&w.alice));
     let mut dev = w.device(&w.alice);
     work_to_in_progress(&w, &mut dev, job.id);
@@ -263,9 +259,8 @@ fn completion_racing_an_office_cancel_keeps_both_stories_for_review() {
     assert_eq!(api_code(err).1, "already_resolved");
 }
 
-#[test]
-fn completion_without_the_required_record_is_held_for_review() {
-    let w = world();
+fn completion_without_the_required_record_is_held_for_review<B: TestBackend>() {
+    let w = world_on::<B>();
     let job = w.job(JobType::Repair, Some(&w.alice));
     let mut dev = w.device(&w.alice);
     work_to_in_progress(&w, &mut dev, job.id);
@@ -285,9 +280,8 @@ fn completion_without_the_required_record_is_held_for_review() {
     );
 }
 
-#[test]
-fn reassignment_removes_the_job_from_the_old_technician_and_gives_it_to_the_new() {
-    let w = world();
+fn reassignment_removes_the_job_from_the_old_technician_and_gives_it_to_the_new<B: TestBackend>() {
+    let w = world_on::<B>();
     let job = w.job(JobType::Repair, Some(&w.alice));
     let mut alice = w.device(&w.alice);
     let bob = w.device(&w.bob);
@@ -406,9 +400,8 @@ fn reassignment_removes_the_job_from_the_old_technician_and_gives_it_to_the_new(
     );
 }
 
-#[test]
-fn pull_pages_carry_checksums_and_the_acknowledged_seq() {
-    let w = world();
+fn pull_pages_carry_checksums_and_the_acknowledged_seq<B: TestBackend>() {
+    let w = world_on::<B>();
     let job = w.job(JobType::Repair, Some(&w.alice));
     let mut dev = w.device(&w.alice);
     let ops: Vec<_> = (0..5)
@@ -459,3 +452,13 @@ fn pull_pages_carry_checksums_and_the_acknowledged_seq() {
     assert_eq!(again.epoch, full.epoch);
     assert!(!full.epoch.is_empty());
 }
+
+for_each_backend!(
+    a_push_applies_exactly_once,
+    a_gap_is_refused_with_the_expected_seq_and_nothing_is_stored,
+    concurrent_same_field_edits_resolve_identically_in_both_orders,
+    completion_racing_an_office_cancel_keeps_both_stories_for_review,
+    completion_without_the_required_record_is_held_for_review,
+    reassignment_removes_the_job_from_the_old_technician_and_gives_it_to_the_new,
+    pull_pages_carry_checksums_and_the_acknowledged_seq,
+);

@@ -1,6 +1,9 @@
-//! Shared set-up for the server's tests: a store in a temp dir, users, a job and op builders.
+//! Shared set-up for the server's tests: a store on a backend in a temp dir, users, a job and
+//! op builders. The story tests run once per backend (`TestBackend`); a new backend adds an
+//! implementation here and a line to `for_each_backend!`.
 #![allow(dead_code)]
 
+use std::path::Path;
 use std::sync::Arc;
 
 use onsite_model::time::parse_ts;
@@ -13,6 +16,44 @@ use onsite_server::store::{
     NewAsset, NewCustomer, NewUser, NewWorkOrder, Password, PasswordCost, Principal,
 };
 use onsite_server::{SqliteStore, Store, StoreOptions};
+
+/// A backend the story tests run on.
+pub trait TestBackend {
+    fn open(dir: &Path, clock: Arc<FixedClock>) -> Arc<dyn Store>;
+}
+
+/// The embedded SQLite backend in a temp folder.
+pub struct Sqlite;
+
+impl TestBackend for Sqlite {
+    fn open(dir: &Path, clock: Arc<FixedClock>) -> Arc<dyn Store> {
+        Arc::new(
+            SqliteStore::open(
+                dir,
+                clock,
+                Arc::new(SystemIds),
+                StoreOptions {
+                    password_cost: PasswordCost::Fast,
+                },
+            )
+            .unwrap(),
+        )
+    }
+}
+
+/// Runs each named generic test `fn name<B: TestBackend>()` once per backend, as
+/// `<backend>::name`.
+#[macro_export]
+macro_rules! for_each_backend {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test]
+            fn $test() {
+                super::$test::<super::common::Sqlite>();
+            })*
+        }
+    };
+}
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -20,7 +61,7 @@ pub const PASSWORD: &str = "correct-horse";
 
 pub struct World {
     pub _dir: TempDir,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn Store>,
     pub clock: Arc<FixedClock>,
     pub alice: User,
     pub bob: User,
@@ -29,20 +70,15 @@ pub struct World {
     pub asset: Asset,
 }
 
+/// A world on the default backend.
 pub fn world() -> World {
+    world_on::<Sqlite>()
+}
+
+pub fn world_on<B: TestBackend>() -> World {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(FixedClock::new(parse_ts("2026-11-22T08:00:00Z").unwrap()));
-    let store = Arc::new(
-        SqliteStore::open(
-            dir.path(),
-            clock.clone(),
-            Arc::new(SystemIds),
-            StoreOptions {
-                password_cost: PasswordCost::Fast,
-            },
-        )
-        .unwrap(),
-    );
+    let store = B::open(dir.path(), clock.clone());
     let user = |username: &str, name: &str, role| {
         store
             .create_user(&NewUser {
