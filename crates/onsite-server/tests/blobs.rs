@@ -427,7 +427,7 @@ async fn a_completion_waits_for_its_evidence_and_converges_when_it_arrives() {
         &sig,
         Change::Insert {
             row: json!({"id": sig, "work_order_id": job.id, "signer_name": "Customer",
-                        "signed_at": "2026-11-22T09:40:00.000Z", "strokes": [], "report_sha256": sha(b"report")}),
+                        "signed_at": "2026-11-22T09:40:00.000Z", "strokes": [[{"x": 10.0, "y": 20.0, "t": 0}, {"x": 60.0, "y": 25.0, "t": 40}]], "report_sha256": sha(b"report")}),
         },
         None,
     ));

@@ -453,7 +453,45 @@ fn pull_pages_carry_checksums_and_the_acknowledged_seq<B: TestBackend>() {
     assert!(!full.epoch.is_empty());
 }
 
+/// The server applies the model's row checks, the same the device's verbs apply.
+fn a_row_the_model_refuses_is_refused_and_nothing_of_its_push_is_stored<B: TestBackend>() {
+    let w = world_on::<B>();
+    let job = w.job(JobType::Repair, Some(&w.alice));
+    let mut dev = w.device(&w.alice);
+    let before = w.store.snapshot(&dev.principal).unwrap();
+    let (ok_id, ok_row) = note_row(job.id, "Filter clogged");
+    let (long_id, long_row) = note_row(job.id, &"x".repeat(100_000));
+    let ops = vec![
+        dev.op(
+            job.id,
+            EntityKind::Note,
+            &ok_id,
+            Change::Insert { row: ok_row },
+            None,
+        ),
+        dev.op(
+            job.id,
+            EntityKind::Note,
+            &long_id,
+            Change::Insert { row: long_row },
+            None,
+        ),
+    ];
+    let err = w
+        .store
+        .apply_push(&dev.principal, &dev.request(ops))
+        .unwrap_err();
+    let (status, code, _) = api_code(err);
+    assert_eq!((status, code.as_str()), (422, "invalid_row"));
+    assert_eq!(
+        w.store.snapshot(&dev.principal).unwrap().checksum,
+        before.checksum,
+        "the valid note of the same push is not stored either"
+    );
+}
+
 for_each_backend!(
+    a_row_the_model_refuses_is_refused_and_nothing_of_its_push_is_stored,
     a_push_applies_exactly_once,
     a_gap_is_refused_with_the_expected_seq_and_nothing_is_stored,
     concurrent_same_field_edits_resolve_identically_in_both_orders,

@@ -1,7 +1,7 @@
 //! The merge rules applied to stored state: field writes under "later HLC wins", checklist
 //! answers, conflict rows and their resolution.
 
-use onsite_model::merge::{FieldDecision, FieldStamp, decide_field};
+use onsite_model::merge::{FIELD_RULE, FieldDecision, FieldStamp, decide_field};
 use onsite_model::ops::field_owner;
 use onsite_model::time::Timestamp;
 use onsite_model::wire::{ConflictRecord, OpResult};
@@ -12,9 +12,6 @@ use super::super::backend::ReadTx;
 use super::Ctx;
 use super::records::{put_row, require_wo, rows_of, with_field, write_wo};
 use crate::error::{Error, Result};
-
-/// The documented rule for concurrent edits of one field.
-pub const FIELD_RULE: &str = "later HLC wins, ties by device id";
 
 pub(super) struct NewConflict<'a> {
     pub(super) wo: WorkOrderId,

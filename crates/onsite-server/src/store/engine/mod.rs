@@ -35,7 +35,7 @@ use onsite_model::{
 };
 use serde_json::{Map, Value};
 
-pub use merge::FIELD_RULE;
+pub use onsite_model::merge::FIELD_RULE;
 
 use super::backend::{Backend, Counter, ReadTx, WriteTx};
 use super::{

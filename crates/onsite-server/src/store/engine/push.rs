@@ -2,7 +2,7 @@
 //! with the expected seq, every new op validated before any is stored, then each applied
 //! under the merge rules with its outcome stored.
 
-use onsite_model::merge::FieldStamp;
+use onsite_model::merge::{DELETE_RULE, FieldStamp};
 use onsite_model::wire::{
     MAX_PUSH_OPS, OpOutcome, OpResult, PROTOCOL_VERSION, PushRequest, PushResponse,
 };
@@ -17,8 +17,6 @@ use super::records::{from_json, put_row, require_wo, to_json, write_wo};
 use super::transition::apply_device_transition;
 use super::validate::validate_op;
 use crate::error::{Error, Result};
-
-const DELETE_RULE: &str = "a delete racing an edit keeps the row";
 
 /// What can be refused before the write transaction starts.
 pub(super) fn check_request(who: &Principal, req: &PushRequest) -> Result<()> {

@@ -2,7 +2,7 @@
 //! completion guard (the record and the evidence it lists).
 
 use onsite_model::checklist::CompletionEvidence;
-use onsite_model::merge::{TransitionDecision, decide_transition};
+use onsite_model::merge::{TRANSITION_RULE, TransitionDecision, decide_transition};
 use onsite_model::status::next_status;
 use onsite_model::time::Timestamp;
 use onsite_model::wire::OpResult;
@@ -18,9 +18,6 @@ use super::Ctx;
 use super::merge::{NewConflict, insert_conflict};
 use super::records::{insert_status_event, rows_of, write_wo};
 use crate::error::Result;
-
-const TRANSITION_RULE: &str =
-    "status is checked against the server's current state; a step it refuses is kept for review";
 
 /// The hashes of `evidence` the server does not hold yet, sorted and without repeats.
 pub(super) fn missing_evidence(tx: &dyn ReadTx, evidence: &[String]) -> Result<Vec<String>> {

@@ -6,7 +6,7 @@ use onsite_model::status::next_status;
 use onsite_model::wire::is_sha256_hex;
 use onsite_model::{
     AnswerValue, Change, EntityKind, Feedback, FieldOwner, Note, Op, PartUsed, Photo, Role,
-    SCHEMA_VERSION, TimeEntry, WorkOrderId, template_for,
+    SCHEMA_VERSION, Signature, TimeEntry, WorkOrderId, template_for,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -205,48 +205,33 @@ fn check_row(
     entity: EntityKind,
     row: &Value,
 ) -> std::result::Result<(String, WorkOrderId), String> {
-    Ok(match entity {
-        EntityKind::PartUsed => {
-            let r: PartUsed = strict(row)?;
-            r.validate()?;
+    /// Parses the row as its model struct and runs the model's own checks.
+    fn parsed<T: DeserializeOwned>(
+        row: &Value,
+        validate: impl Fn(&T) -> std::result::Result<(), String>,
+        ids: impl Fn(&T) -> (String, WorkOrderId),
+    ) -> std::result::Result<(String, WorkOrderId), String> {
+        let r: T = strict(row)?;
+        validate(&r)?;
+        Ok(ids(&r))
+    }
+    match entity {
+        EntityKind::PartUsed => parsed(row, PartUsed::validate, |r| {
             (r.id.to_string(), r.work_order_id)
-        }
-        EntityKind::TimeEntry => {
-            let r: TimeEntry = strict(row)?;
-            if r.ended_at < r.started_at {
-                return Err("time entry ends before it starts".into());
-            }
+        }),
+        EntityKind::TimeEntry => parsed(row, TimeEntry::validate, |r| {
             (r.id.to_string(), r.work_order_id)
-        }
-        EntityKind::Note => {
-            let r: Note = strict(row)?;
-            if r.body.trim().is_empty() {
-                return Err("note is empty".into());
-            }
+        }),
+        EntityKind::Note => parsed(row, Note::validate, |r| (r.id.to_string(), r.work_order_id)),
+        EntityKind::Photo => parsed(row, Photo::validate, |r| {
             (r.id.to_string(), r.work_order_id)
-        }
-        EntityKind::Photo => {
-            let r: Photo = strict(row)?;
-            if !is_sha256_hex(&r.sha256) {
-                return Err(format!(
-                    "photo sha256 {:?} is not 64 lower-case hex digits",
-                    r.sha256
-                ));
-            }
+        }),
+        EntityKind::Signature => parsed(row, Signature::validate, |r| {
             (r.id.to_string(), r.work_order_id)
-        }
-        EntityKind::Signature => {
-            let r: onsite_model::Signature = strict(row)?;
-            if r.signer_name.trim().is_empty() {
-                return Err("signature has no signer name".into());
-            }
+        }),
+        EntityKind::Feedback => parsed(row, Feedback::validate, |r| {
             (r.id.to_string(), r.work_order_id)
-        }
-        EntityKind::Feedback => {
-            let r: Feedback = strict(row)?;
-            r.validate()?;
-            (r.id.to_string(), r.work_order_id)
-        }
-        other => return Err(format!("{other} rows cannot be inserted")),
-    })
+        }),
+        other => Err(format!("{other} rows cannot be inserted")),
+    }
 }
