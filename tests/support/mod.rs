@@ -18,8 +18,14 @@ use serde_json::{Value, json};
 
 pub const PASSWORD: &str = "onsite-demo";
 
-/// A binary of this workspace, next to the test executable's folder.
+/// A binary of this workspace, next to the test executable's folder. `ONSITE_SERVER_BIN`
+/// names another server binary (benches compare two builds in one run).
 pub fn bin(name: &str) -> PathBuf {
+    if name == "onsite-server"
+        && let Some(path) = std::env::var_os("ONSITE_SERVER_BIN")
+    {
+        return PathBuf::from(path);
+    }
     let exe = std::env::current_exe().expect("test exe");
     let dir = exe.parent().and_then(Path::parent).expect("target dir");
     let path = dir.join(name);
