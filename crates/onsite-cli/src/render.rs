@@ -5,9 +5,8 @@ use std::fmt::Write;
 use chrono::Local;
 use onsite_client::{JobDetail, JobSummary, LoggedOp};
 use onsite_model::checklist::{AnswerValue, ChecklistTemplate};
+use onsite_model::sla::SlaClock;
 use onsite_model::time::Timestamp;
-
-use crate::sla_text;
 
 fn hm(t: &Timestamp) -> String {
     t.with_timezone(&Local).format("%H:%M").to_string()
@@ -257,4 +256,23 @@ pub fn templates(templates: &[ChecklistTemplate]) -> String {
         }
     }
     out
+}
+
+fn sla_text(c: &SlaClock) -> String {
+    let fmt = |ms: i64| {
+        let m = ms / 60_000;
+        if m >= 60 {
+            format!("{}h{:02}m", m / 60, m % 60)
+        } else {
+            format!("{m}m")
+        }
+    };
+    match c {
+        SlaClock::NotSet => "-".into(),
+        SlaClock::NotApplicable => "n/a".into(),
+        SlaClock::Running { left_ms, .. } => format!("{} left", fmt(*left_ms)),
+        SlaClock::Breached { over_ms, .. } => format!("BREACHED {} ago", fmt(*over_ms)),
+        SlaClock::Met { .. } => "met".into(),
+        SlaClock::Missed { late_ms, .. } => format!("missed by {}", fmt(*late_ms)),
+    }
 }

@@ -1,0 +1,158 @@
+//! What the technician records on a job: checklist answers, their own fields, notes, parts,
+//! photos and the customer's feedback.
+
+use std::path::Path;
+
+use chrono::Local;
+use onsite_client::photo::PhotoOptions;
+use onsite_client::{Error, Replica};
+use onsite_model::checklist::{AnswerValue, ItemKind, template_for};
+use onsite_model::entities::{JobType, PhotoKind};
+use onsite_model::ids::{PartUsedId, WorkOrderId};
+
+use crate::output::Output;
+
+pub fn answer(
+    r: &mut Replica,
+    out: Output,
+    job: &str,
+    item: &str,
+    value: &str,
+) -> anyhow::Result<()> {
+    let id = r.resolve_job(job)?;
+    let wo = r.job(id)?.work_order;
+    let value = parse_answer(wo.job_type, item, value)?;
+    r.answer(id, item, value)?;
+    out.done(&format!("{item} answered on {}", wo.number))
+}
+
+/// One of the technician's fields (diagnosis, work done, result, follow-up), set by `f`.
+pub fn field(
+    r: &mut Replica,
+    out: Output,
+    job: &str,
+    what: &str,
+    f: impl FnOnce(&mut Replica, WorkOrderId) -> onsite_client::Result<()>,
+) -> anyhow::Result<()> {
+    let id = r.resolve_job(job)?;
+    f(r, id)?;
+    out.done(&format!("{what} saved"))
+}
+
+pub fn note(r: &mut Replica, out: Output, job: &str, text: &str) -> anyhow::Result<()> {
+    let id = r.resolve_job(job)?;
+    let note = r.add_note(id, text)?;
+    out.print(&note, |n| format!("note {} added\n", n.id))
+}
+
+pub fn add_part(
+    r: &mut Replica,
+    out: Output,
+    job: &str,
+    part_no: &str,
+    description: &str,
+    qty: f64,
+) -> anyhow::Result<()> {
+    let id = r.resolve_job(job)?;
+    let part = r.add_part(id, part_no, description, qty)?;
+    out.print(&part, |p| {
+        format!("part {} recorded ({} x {})\n", p.id, p.quantity, p.part_no)
+    })
+}
+
+pub fn remove_part(r: &mut Replica, out: Output, job: &str, part_id: &str) -> anyhow::Result<()> {
+    let id = r.resolve_job(job)?;
+    let part: PartUsedId = part_id.parse().map_err(|_| {
+        Error::Invalid(format!(
+            "{part_id:?} is not a part id; see `onsite show {job}`"
+        ))
+    })?;
+    r.remove_part(id, part)?;
+    out.done("part removed")
+}
+
+/// Attaches a photo; EXIF times without a zone are read as this computer's local time.
+pub fn photo(
+    r: &mut Replica,
+    out: Output,
+    job: &str,
+    file: &Path,
+    kind: PhotoKind,
+    caption: Option<&str>,
+) -> anyhow::Result<()> {
+    let id = r.resolve_job(job)?;
+    let opts = PhotoOptions {
+        naive_time_offset: *Local::now().offset(),
+        ..PhotoOptions::default()
+    };
+    let a = r.attach_photo_with(id, file, kind, caption, &opts)?;
+    let value = serde_json::json!({
+        "photo": a.photo,
+        "bytes_in": a.bytes_in,
+        "source_width": a.source_width,
+        "source_height": a.source_height,
+        "thumb_width": a.thumb_width,
+        "thumb_height": a.thumb_height,
+    });
+    out.print(&value, |_| {
+        format!(
+            "photo {} stored: {} bytes {}×{} in → {} bytes {}×{} JPEG (thumbnail {}×{}), sha256 {}\n",
+            a.photo.id,
+            a.bytes_in,
+            a.source_width,
+            a.source_height,
+            a.photo.size_bytes,
+            a.photo.width.unwrap_or(0),
+            a.photo.height.unwrap_or(0),
+            a.thumb_width,
+            a.thumb_height,
+            a.photo.sha256
+        )
+    })
+}
+
+pub fn feedback(
+    r: &mut Replica,
+    out: Output,
+    job: &str,
+    rating: u8,
+    nps: Option<u8>,
+    comment: Option<&str>,
+) -> anyhow::Result<()> {
+    let id = r.resolve_job(job)?;
+    let f = r.add_feedback(id, rating, nps, comment)?;
+    out.print(&f, |f| format!("feedback recorded: {} stars\n", f.rating))
+}
+
+/// Reads a checklist answer in the form its item expects.
+fn parse_answer(job_type: JobType, item: &str, raw: &str) -> onsite_client::Result<AnswerValue> {
+    let template = template_for(job_type);
+    let Some(it) = template.item(item) else {
+        // Let the template's own validation name the valid items.
+        let why = template
+            .validate_answer(item, &AnswerValue::Check(true))
+            .err()
+            .unwrap_or_default();
+        return Err(Error::Invalid(why));
+    };
+    Ok(match &it.kind {
+        ItemKind::Check => match raw.to_ascii_lowercase().as_str() {
+            "yes" | "y" | "true" | "done" | "1" => AnswerValue::Check(true),
+            "no" | "n" | "false" | "0" => AnswerValue::Check(false),
+            _ => {
+                return Err(Error::Invalid(format!(
+                    "{item} is a yes/no item; answer yes or no, not {raw:?}"
+                )));
+            }
+        },
+        ItemKind::Number { .. } => AnswerValue::Number(
+            raw.parse()
+                .map_err(|_| Error::Invalid(format!("{item} needs a number, not {raw:?}")))?,
+        ),
+        ItemKind::Choice { .. } => AnswerValue::Choice(raw.to_owned()),
+        ItemKind::Text => AnswerValue::Text(raw.to_owned()),
+        ItemKind::Photo { .. } => AnswerValue::Photo(raw.parse().map_err(|_| {
+            Error::Invalid(format!("{item} is answered with a photo id of this job"))
+        })?),
+    })
+}
