@@ -1,6 +1,8 @@
 //! The TypeScript types of everything the UI receives or sends, exported to
-//! `ui/src/lib/generated/` and committed. The test fails when the committed files are stale;
-//! regenerate with `UPDATE_BINDINGS=1 cargo test -p onsite-app bindings`.
+//! `ui/src/lib/generated/` and committed, and a day of the core's real answers recorded into
+//! `ui/src/dev-fixtures/` (the UI's tests and design preview replay them). The tests fail
+//! when either is stale; regenerate both with `UPDATE_BINDINGS=1 cargo test -p onsite-app
+//! bindings`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,9 +23,13 @@ use onsite_model::wire::ConflictRecord;
 use ts_rs::{Config, TS};
 
 use crate::UiError;
-use crate::wire::{AppSyncStatus, Session, StepAction, SyncDone, TextField};
+use crate::wire::{AppSyncStatus, Session, SyncDone, TextField};
+
+mod recorded;
+use recorded::RecordedDay;
 
 const GENERATED: &str = "ui/src/lib/generated";
+const FIXTURES: &str = "ui/src/dev-fixtures";
 
 /// Writes every binding (and their dependencies) into `dir`, plus an `index.ts`.
 fn export(dir: &Path) -> Result<(), ts_rs::ExportError> {
@@ -36,7 +42,6 @@ fn export(dir: &Path) -> Result<(), ts_rs::ExportError> {
         Session,
         AppSyncStatus,
         SyncDone,
-        StepAction,
         TextField,
         UiError,
         JobScope,
@@ -74,6 +79,7 @@ fn export(dir: &Path) -> Result<(), ts_rs::ExportError> {
         Role,
         JobType,
         Priority,
+        RecordedDay,
     );
     let mut names: Vec<String> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok())
@@ -96,7 +102,7 @@ fn export(dir: &Path) -> Result<(), ts_rs::ExportError> {
     Ok(())
 }
 
-/// Every `.ts` file under `dir` (dependencies such as `serde_json/JsonValue.ts` live in
+/// Every `.ts` and `.json` file under `dir` (dependencies such as `serde_json/JsonValue.ts` live in
 /// subfolders), by path relative to `dir`.
 fn ts_files(dir: &Path) -> BTreeMap<String, String> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
@@ -107,7 +113,7 @@ fn ts_files(dir: &Path) -> BTreeMap<String, String> {
             let path = e.path();
             if path.is_dir() {
                 walk(root, &path, out);
-            } else if path.extension().is_some_and(|x| x == "ts") {
+            } else if path.extension().is_some_and(|x| x == "ts" || x == "json") {
                 let rel = path
                     .strip_prefix(root)
                     .unwrap_or(&path)
@@ -122,18 +128,16 @@ fn ts_files(dir: &Path) -> BTreeMap<String, String> {
     out
 }
 
-#[test]
-fn bindings_are_current() {
-    let fresh = tempfile::tempdir().unwrap();
-    export(fresh.path()).unwrap();
-    let fresh = ts_files(fresh.path());
-    let committed_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(GENERATED);
+/// Compares `fresh` with the committed files under `dir` (or, with `UPDATE_BINDINGS` set,
+/// replaces them) and names the stale ones.
+fn check_committed(dir: &str, fresh: &BTreeMap<String, String>) {
+    let committed_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(dir);
     if std::env::var_os("UPDATE_BINDINGS").is_some() {
         std::fs::create_dir_all(&committed_dir).unwrap();
         for name in ts_files(&committed_dir).keys() {
             std::fs::remove_file(committed_dir.join(name)).unwrap();
         }
-        for (name, text) in &fresh {
+        for (name, text) in fresh {
             let path = committed_dir.join(name);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, text).unwrap();
@@ -148,7 +152,24 @@ fn bindings_are_current() {
         .collect();
     assert!(
         stale.is_empty(),
-        "the TypeScript bindings in {GENERATED} are stale ({stale:?}); regenerate them with \
+        "the files in {dir} are stale ({stale:?}); regenerate them with \
          `UPDATE_BINDINGS=1 cargo test -p onsite-app bindings` and commit the result"
+    );
+}
+
+#[test]
+fn bindings_are_current() {
+    let fresh = tempfile::tempdir().unwrap();
+    export(fresh.path()).unwrap();
+    check_committed(GENERATED, &ts_files(fresh.path()));
+}
+
+#[test]
+fn recorded_fixtures_are_current() {
+    let mut text = serde_json::to_string_pretty(&recorded::record()).unwrap();
+    text.push('\n');
+    check_committed(
+        FIXTURES,
+        &BTreeMap::from([("sample-day.json".to_owned(), text)]),
     );
 }

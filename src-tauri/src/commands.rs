@@ -6,6 +6,7 @@ use std::sync::Arc;
 use onsite_client::{JobDetail, JobScope, JobSummary, SyncReport};
 use onsite_model::checklist::AnswerValue;
 use onsite_model::entities::{PhotoKind, StrokePoint};
+use onsite_model::status::StatusAction;
 use tauri::State;
 
 use crate::UiError;
@@ -55,9 +56,10 @@ async fn job(app: App<'_>, job_id: String) -> Result<JobDetail, UiError> {
 async fn step(
     app: App<'_>,
     job_id: String,
-    action: StepAction,
+    action: StatusAction,
     reason: Option<String>,
 ) -> Result<JobDetail, UiError> {
+    let action = StepAction::try_from(action)?;
     run(&app, move |a| a.step(&job_id, action, reason.as_deref())).await
 }
 

@@ -3,6 +3,7 @@
 
 use onsite_client::{SyncReport, SyncStatus};
 use onsite_model::ops::Role;
+use onsite_model::status::StatusAction;
 use serde::{Deserialize, Serialize};
 
 use crate::UiError;
@@ -41,10 +42,9 @@ pub enum SyncDone {
     Failed { error: UiError },
 }
 
-/// A status step the technician takes on a job.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[serde(rename_all = "snake_case")]
+/// A status step the technician takes on a job. The UI sends one of the job's
+/// `allowed_actions` (a [`StatusAction`]); the office's steps are refused here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StepAction {
     StartTravel,
     Arrive,
@@ -52,6 +52,28 @@ pub enum StepAction {
     Hold,
     Resume,
     Complete,
+}
+
+impl TryFrom<StatusAction> for StepAction {
+    type Error = UiError;
+
+    fn try_from(action: StatusAction) -> Result<Self, UiError> {
+        use StatusAction as A;
+        Ok(match action {
+            A::StartTravel => Self::StartTravel,
+            A::Arrive => Self::Arrive,
+            A::StartWork => Self::StartWork,
+            A::Hold => Self::Hold,
+            A::Resume => Self::Resume,
+            A::Complete => Self::Complete,
+            A::Assign | A::Unassign | A::Cancel | A::Reopen => {
+                return Err(UiError::new(
+                    "invalid_transition",
+                    format!("cannot {action} on this device: the office takes that step"),
+                ));
+            }
+        })
+    }
 }
 
 /// The technician's free-text fields on a job.
@@ -72,4 +94,23 @@ pub mod events {
     pub const SYNC_DONE: &str = "sync://done";
     /// [`super::AppSyncStatus`] whenever it may have changed (a write, a sync start or end).
     pub const SYNC_STATUS: &str = "sync://status";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_office_steps_are_refused_at_the_boundary() {
+        for action in StatusAction::ALL {
+            let step = StepAction::try_from(action);
+            assert_eq!(
+                step.is_ok(),
+                action.actor() == Role::Technician,
+                "{action}: {step:?}"
+            );
+        }
+        let e = StepAction::try_from(StatusAction::Reopen).unwrap_err();
+        assert_eq!(e.code, "invalid_transition");
+    }
 }

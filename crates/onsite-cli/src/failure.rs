@@ -2,9 +2,15 @@
 
 use onsite_client::{Error, SyncError};
 
-/// The stable code of a failure for `--json`.
+/// The stable code of a failure: the client's or the server's own, else `failed`.
 pub fn code(e: &anyhow::Error) -> &str {
-    e.downcast_ref::<Error>().map(Error::code).unwrap_or("failed")
+    if let Some(e) = e.downcast_ref::<Error>() {
+        e.code()
+    } else if let Some(e) = e.downcast_ref::<SyncError>() {
+        e.code()
+    } else {
+        "failed"
+    }
 }
 
 /// Exit codes: 0 done, 1 failure, 2 bad arguments, 3 unknown job, 4 refused by the rules,

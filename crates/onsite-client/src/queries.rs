@@ -7,8 +7,9 @@ use onsite_model::entities::{
 };
 use onsite_model::ids::WorkOrderId;
 use onsite_model::ops::Op;
-use onsite_model::sla::SlaState;
-use onsite_model::status::WorkOrderStatus;
+use onsite_model::ops::Role;
+use onsite_model::sla::{SlaClock, SlaState};
+use onsite_model::status::{StatusAction, WorkOrderStatus, next_status};
 use onsite_model::time::{Timestamp, format_ts};
 use onsite_model::wire::{ConflictRecord, RowKind, VisibleRow, state_checksum};
 use rusqlite::params;
@@ -57,8 +58,89 @@ pub struct JobSummary {
     #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub appointment_end: Option<Timestamp>,
     pub sla: SlaState,
+    /// The clock to show on the job's card, or none when neither matters.
+    pub sla_view: Option<SlaView>,
     pub needs_review: bool,
     pub pending_ops: u64,
+}
+
+/// Which of a job's two SLA clocks a technician is shown, and how urgent it reads.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SlaView {
+    pub clock: SlaClockName,
+    pub tone: SlaTone,
+    /// When this view changes by the passing of time alone (a running clock turns to a
+    /// warning, then to a breach); none when only an event can change it. Ask again then.
+    #[serde(with = "onsite_model::time::serde_ts::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub changes_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum SlaClockName {
+    Respond,
+    Resolve,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum SlaTone {
+    /// Running, with time to spare.
+    Ok,
+    /// Running, with less than [`SLA_SOON`] left.
+    Soon,
+    /// Past its deadline (running late, or met late).
+    Breached,
+    Met,
+}
+
+/// A running clock with less than this left is shown as a warning.
+pub const SLA_SOON: chrono::Duration = chrono::Duration::hours(1);
+
+impl SlaView {
+    /// Before the technician arrives the respond clock is what matters; after that, the
+    /// resolve clock. Clocks without a deadline (or of a cancelled job) are not shown.
+    pub fn of(sla: &SlaState) -> Option<SlaView> {
+        let (clock, state) = match sla.respond {
+            SlaClock::Running { .. } | SlaClock::Breached { .. } => {
+                (SlaClockName::Respond, &sla.respond)
+            }
+            _ => (SlaClockName::Resolve, &sla.resolve),
+        };
+        let view = |tone, changes_at| {
+            Some(SlaView {
+                clock,
+                tone,
+                changes_at,
+            })
+        };
+        match *state {
+            SlaClock::NotSet | SlaClock::NotApplicable => None,
+            SlaClock::Running { due, left_ms } if left_ms < SLA_SOON.num_milliseconds() => {
+                view(SlaTone::Soon, Some(due))
+            }
+            SlaClock::Running { due, .. } => view(SlaTone::Ok, Some(due - SLA_SOON)),
+            SlaClock::Breached { .. } | SlaClock::Missed { .. } => view(SlaTone::Breached, None),
+            SlaClock::Met { .. } => view(SlaTone::Met, None),
+        }
+    }
+}
+
+/// The technician's steps the status machine allows from the job's status now, in the
+/// order the screen offers them (resuming the visit first). Completion is offered once work
+/// is in progress; what it still needs is `missing_for_completion`.
+fn allowed_steps(wo: &WorkOrder) -> Vec<StatusAction> {
+    let mut steps: Vec<StatusAction> = StatusAction::ALL
+        .into_iter()
+        .filter(|a| a.actor() == Role::Technician)
+        .filter(|a| next_status(wo.status, *a, wo.assignee_id.is_some()).is_ok())
+        .collect();
+    steps.sort_by_key(|a| *a != StatusAction::Resume);
+    steps
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -84,10 +166,18 @@ pub struct JobDetail {
     pub customer: Option<Customer>,
     pub asset: Option<Asset>,
     pub sla: SlaState,
+    /// The clock to show, or none when neither matters.
+    pub sla_view: Option<SlaView>,
+    /// Completed or cancelled: only notes may still be added until the office reopens it.
+    pub closed: bool,
+    /// The status steps the technician may take now (the `step` command's actions).
+    pub allowed_actions: Vec<StatusAction>,
     pub checklist: Vec<ChecklistLine>,
     pub progress: ChecklistProgress,
     /// What completion would still refuse for; empty when the job can be completed.
     pub missing_for_completion: Vec<Missing>,
+    /// The summary the customer reads before signing (see [`Replica::sign_off_text`]).
+    pub sign_off_text: String,
     pub history: Vec<StatusEvent>,
     pub notes: Vec<Note>,
     pub parts: Vec<PartUsed>,
@@ -137,6 +227,7 @@ impl Replica {
             .map(|id| {
                 let id: WorkOrderId = id.parse().map_err(|_| Error::UnknownJob(id.clone()))?;
                 let (wo, _) = load_work_order(&self.conn, id)?;
+                let sla = SlaState::of(&wo, now);
                 let customer: Option<Customer> =
                     load_top(&self.conn, RowKind::Customer, &wo.customer_id.to_string())?
                         .map(|(c, _)| c);
@@ -155,7 +246,8 @@ impl Replica {
                     phone: customer.as_ref().and_then(|c| c.phone.clone()),
                     appointment_start: wo.appointment_start,
                     appointment_end: wo.appointment_end,
-                    sla: SlaState::of(&wo, now),
+                    sla_view: SlaView::of(&sla),
+                    sla,
                     needs_review: wo.needs_review,
                     pending_ops: pending
                         .iter()
@@ -210,20 +302,28 @@ impl Replica {
             .find(|(j, _)| *j == id.to_string())
             .map(|(_, n)| n)
             .unwrap_or(0);
+        let customer: Option<Customer> =
+            load_top(&self.conn, RowKind::Customer, &wo.customer_id.to_string())?.map(|(c, _)| c);
+        let asset: Option<Asset> = match wo.asset_id {
+            Some(a) => load_top(&self.conn, RowKind::Asset, &a.to_string())?.map(|(a, _)| a),
+            None => None,
+        };
+        let parts: Vec<PartUsed> = job_records(&self.conn, id, RowKind::PartUsed)?;
+        let sla = SlaState::of(&wo, self.clock.now());
         Ok(JobDetail {
-            customer: load_top(&self.conn, RowKind::Customer, &wo.customer_id.to_string())?
-                .map(|(c, _)| c),
-            asset: match wo.asset_id {
-                Some(a) => load_top(&self.conn, RowKind::Asset, &a.to_string())?.map(|(a, _)| a),
-                None => None,
-            },
-            sla: SlaState::of(&wo, self.clock.now()),
+            sign_off_text: sign_off_text(&wo, customer.as_ref(), asset.as_ref(), &parts),
+            customer,
+            asset,
+            sla_view: SlaView::of(&sla),
+            sla,
+            closed: wo.status.is_closed(),
+            allowed_actions: allowed_steps(&wo),
             checklist,
             progress,
             missing_for_completion,
             history,
             notes: job_records(&self.conn, id, RowKind::Note)?,
-            parts: job_records(&self.conn, id, RowKind::PartUsed)?,
+            parts,
             time_entries: job_records(&self.conn, id, RowKind::TimeEntry)?,
             photos,
             signatures,
@@ -294,56 +394,63 @@ impl Replica {
     /// The plain-text summary a customer reads before signing: who, what, what was done,
     /// with which parts. The signature binds its sha256, so a later edit shows.
     pub fn sign_off_text(&self, id: WorkOrderId) -> Result<String> {
-        let d = self.job(id)?;
-        let wo = &d.work_order;
-        let mut out = String::new();
-        let line = |out: &mut String, label: &str, value: &str| {
-            out.push_str(label);
-            out.push_str(": ");
-            out.push_str(value);
-            out.push('\n');
-        };
-        line(&mut out, "Job", &wo.number);
-        if let Some(c) = &d.customer {
-            line(&mut out, "Customer", &c.name);
-            if let Some(a) = &c.address {
-                line(&mut out, "Address", a);
-            }
-        }
-        if let Some(a) = &d.asset {
-            line(
-                &mut out,
-                "Product",
-                &format!(
-                    "{} (serial {})",
-                    a.model,
-                    a.serial.as_deref().unwrap_or("-")
-                ),
-            );
-        }
-        line(&mut out, "Problem", &wo.problem);
-        line(
-            &mut out,
-            "Diagnosis",
-            wo.diagnosis.as_deref().unwrap_or("-"),
-        );
-        line(
-            &mut out,
-            "Work done",
-            wo.work_done.as_deref().unwrap_or("-"),
-        );
-        for p in &d.parts {
-            line(
-                &mut out,
-                "Part",
-                &format!("{} x {} {}", p.quantity, p.part_no, p.description),
-            );
-        }
-        if let Some(r) = &wo.result {
-            line(&mut out, "Result", r);
-        }
-        Ok(out)
+        Ok(self.job(id)?.sign_off_text)
     }
+}
+
+fn sign_off_text(
+    wo: &WorkOrder,
+    customer: Option<&Customer>,
+    asset: Option<&Asset>,
+    parts: &[PartUsed],
+) -> String {
+    let mut out = String::new();
+    let line = |out: &mut String, label: &str, value: &str| {
+        out.push_str(label);
+        out.push_str(": ");
+        out.push_str(value);
+        out.push('\n');
+    };
+    line(&mut out, "Job", &wo.number);
+    if let Some(c) = customer {
+        line(&mut out, "Customer", &c.name);
+        if let Some(a) = &c.address {
+            line(&mut out, "Address", a);
+        }
+    }
+    if let Some(a) = asset {
+        line(
+            &mut out,
+            "Product",
+            &format!(
+                "{} (serial {})",
+                a.model,
+                a.serial.as_deref().unwrap_or("-")
+            ),
+        );
+    }
+    line(&mut out, "Problem", &wo.problem);
+    line(
+        &mut out,
+        "Diagnosis",
+        wo.diagnosis.as_deref().unwrap_or("-"),
+    );
+    line(
+        &mut out,
+        "Work done",
+        wo.work_done.as_deref().unwrap_or("-"),
+    );
+    for p in parts {
+        line(
+            &mut out,
+            "Part",
+            &format!("{} x {} {}", p.quantity, p.part_no, p.description),
+        );
+    }
+    if let Some(r) = &wo.result {
+        line(&mut out, "Result", r);
+    }
+    out
 }
 
 impl Replica {
@@ -358,5 +465,148 @@ impl Replica {
             Some(id) => Ok(load_top(&self.conn, RowKind::User, &id)?.map(|(u, _)| u)),
             None => Ok(None),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::Duration;
+    use onsite_model::clock::{FixedClock, SeqIds};
+    use onsite_model::time::parse_ts;
+
+    use super::*;
+    use crate::ReplicaOptions;
+    use crate::sample::{day_of_jobs, sample_technician, sign_as_customer, work_the_checklist};
+
+    fn t(s: &str) -> Timestamp {
+        parse_ts(s).unwrap()
+    }
+
+    fn running(due: &str, left: Duration) -> SlaClock {
+        SlaClock::Running {
+            due: t(due),
+            left_ms: left.num_milliseconds(),
+        }
+    }
+
+    #[test]
+    fn the_respond_clock_shows_until_arrival_then_the_resolve_clock() {
+        let due = "2026-11-22T12:00:00Z";
+        let sla = SlaState {
+            respond: running(due, Duration::hours(3)),
+            resolve: running("2026-11-23T08:00:00Z", Duration::hours(23)),
+        };
+        assert_eq!(
+            SlaView::of(&sla),
+            Some(SlaView {
+                clock: SlaClockName::Respond,
+                tone: SlaTone::Ok,
+                changes_at: Some(t("2026-11-22T11:00:00Z")),
+            })
+        );
+        let soon = SlaState {
+            respond: running(due, Duration::minutes(10)),
+            ..sla.clone()
+        };
+        let view = SlaView::of(&soon).unwrap();
+        assert_eq!((view.tone, view.changes_at), (SlaTone::Soon, Some(t(due))));
+
+        let arrived = SlaState {
+            respond: SlaClock::Met {
+                due: t(due),
+                at: t("2026-11-22T11:50:00Z"),
+                margin_ms: 600_000,
+            },
+            resolve: SlaClock::Breached {
+                due: t("2026-11-22T11:55:00Z"),
+                over_ms: 1,
+            },
+        };
+        let view = SlaView::of(&arrived).unwrap();
+        assert_eq!(
+            (view.clock, view.tone, view.changes_at),
+            (SlaClockName::Resolve, SlaTone::Breached, None)
+        );
+        let unset = SlaState {
+            respond: arrived.respond.clone(),
+            resolve: SlaClock::NotSet,
+        };
+        assert_eq!(SlaView::of(&unset), None);
+    }
+
+    fn replica(dir: &std::path::Path, now: Timestamp) -> (Replica, Vec<WorkOrderId>) {
+        let ids = Arc::new(SeqIds::new(1));
+        let mut r = Replica::open(
+            dir,
+            ReplicaOptions {
+                clock: Arc::new(FixedClock::new(now)),
+                ids: ids.clone(),
+                schema_upto: None,
+            },
+        )
+        .unwrap();
+        let file = day_of_jobs(now, &sample_technician(&*ids), 3, &*ids);
+        let jobs = file.work_orders.iter().map(|w| w.id).collect();
+        r.import_json(&serde_json::to_string(&file).unwrap())
+            .unwrap();
+        (r, jobs)
+    }
+
+    #[test]
+    fn the_detail_offers_the_steps_the_status_machine_allows() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut r, jobs) = replica(dir.path(), t("2026-11-22T07:00:00Z"));
+        let job = jobs[0];
+        let steps = |r: &Replica| r.job(job).unwrap().allowed_actions;
+        use StatusAction as A;
+        assert_eq!(steps(&r), [A::StartTravel, A::Arrive]);
+        r.start_travel(job).unwrap();
+        assert_eq!(steps(&r), [A::Arrive]);
+        r.arrive(job).unwrap();
+        assert_eq!(steps(&r), [A::StartWork, A::Hold]);
+        r.start_work(job).unwrap();
+        assert_eq!(steps(&r), [A::Hold, A::Complete]);
+        r.hold(job, "waiting for a part").unwrap();
+        assert_eq!(steps(&r), [A::Resume, A::StartTravel, A::Arrive]);
+        assert!(!r.job(job).unwrap().closed);
+
+        work_the_checklist(&mut r, job).unwrap();
+        sign_as_customer(&mut r, job).unwrap();
+        let d = r.job(job).unwrap();
+        assert_eq!(d.sign_off_text, r.sign_off_text(job).unwrap());
+        assert!(d.sign_off_text.starts_with("Job: WO-2026-000100\n"));
+    }
+
+    #[test]
+    fn jobs_with_the_same_appointment_are_ordered_by_resolve_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let ids = SeqIds::new(1);
+        let mut file = day_of_jobs(t("2026-11-22T07:00:00Z"), &sample_technician(&ids), 3, &ids);
+        for (wo, resolve_by) in file
+            .work_orders
+            .iter_mut()
+            .zip(["2026-11-23T00:00:00Z", "2026-11-22T12:00:00Z"])
+        {
+            wo.appointment_start = Some(t("2026-11-22T09:00:00Z"));
+            wo.resolve_by = Some(t(resolve_by));
+        }
+        let mut r = Replica::open(dir.path(), ReplicaOptions::default()).unwrap();
+        r.import_json(&serde_json::to_string(&file).unwrap())
+            .unwrap();
+        let day = Day {
+            end: t("2026-11-23T00:00:00Z"),
+        };
+        let numbers: Vec<String> = r
+            .jobs(JobScope::All, day)
+            .unwrap()
+            .into_iter()
+            .map(|j| j.number)
+            .collect();
+        assert_eq!(
+            numbers,
+            ["WO-2026-000101", "WO-2026-000100", "WO-2026-000102"]
+        );
     }
 }

@@ -11,12 +11,30 @@ import type { PartUsed } from "./PartUsed";
 import type { Photo } from "./Photo";
 import type { Signature } from "./Signature";
 import type { SlaState } from "./SlaState";
+import type { SlaView } from "./SlaView";
+import type { StatusAction } from "./StatusAction";
 import type { StatusEvent } from "./StatusEvent";
 import type { TimeEntry } from "./TimeEntry";
 import type { WorkOrder } from "./WorkOrder";
 
-export type JobDetail = { work_order: WorkOrder, customer: Customer | null, asset: Asset | null, sla: SlaState, checklist: Array<ChecklistLine>, progress: ChecklistProgress, 
+export type JobDetail = { work_order: WorkOrder, customer: Customer | null, asset: Asset | null, sla: SlaState, 
+/**
+ * The clock to show, or none when neither matters.
+ */
+sla_view: SlaView | null, 
+/**
+ * Completed or cancelled: only notes may still be added until the office reopens it.
+ */
+closed: boolean, 
+/**
+ * The status steps the technician may take now (the `step` command's actions).
+ */
+allowed_actions: Array<StatusAction>, checklist: Array<ChecklistLine>, progress: ChecklistProgress, 
 /**
  * What completion would still refuse for; empty when the job can be completed.
  */
-missing_for_completion: Array<Missing>, history: Array<StatusEvent>, notes: Array<Note>, parts: Array<PartUsed>, time_entries: Array<TimeEntry>, photos: Array<Photo>, signatures: Array<Signature>, feedback: Array<Feedback>, conflicts: Array<ConflictRecord>, pending_ops: number, };
+missing_for_completion: Array<Missing>, 
+/**
+ * The summary the customer reads before signing (see [`Replica::sign_off_text`]).
+ */
+sign_off_text: string, history: Array<StatusEvent>, notes: Array<Note>, parts: Array<PartUsed>, time_entries: Array<TimeEntry>, photos: Array<Photo>, signatures: Array<Signature>, feedback: Array<Feedback>, conflicts: Array<ConflictRecord>, pending_ops: number, };

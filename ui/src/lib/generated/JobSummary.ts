@@ -2,7 +2,12 @@
 import type { JobType } from "./JobType";
 import type { Priority } from "./Priority";
 import type { SlaState } from "./SlaState";
+import type { SlaView } from "./SlaView";
 import type { WorkOrderId } from "./WorkOrderId";
 import type { WorkOrderStatus } from "./WorkOrderStatus";
 
-export type JobSummary = { id: WorkOrderId, number: string, status: WorkOrderStatus, priority: Priority, job_type: JobType, problem: string, customer_name: string, address: string | null, phone: string | null, appointment_start: string | null, appointment_end: string | null, sla: SlaState, needs_review: boolean, pending_ops: number, };
+export type JobSummary = { id: WorkOrderId, number: string, status: WorkOrderStatus, priority: Priority, job_type: JobType, problem: string, customer_name: string, address: string | null, phone: string | null, appointment_start: string | null, appointment_end: string | null, sla: SlaState, 
+/**
+ * The clock to show on the job's card, or none when neither matters.
+ */
+sla_view: SlaView | null, needs_review: boolean, pending_ops: number, };
