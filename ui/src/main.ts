@@ -4,14 +4,12 @@ import App from "./App.svelte";
 import { localeTag } from "./lib/i18n/index.svelte";
 
 async function start() {
-  // Design-preview mode: `?mock=1`, or `vite dev` opened in a plain browser. It installs an
-  // in-memory stand-in for the shell's commands. Inside the app the shell is always there,
-  // so this branch never runs; the module is a separate chunk loaded only here.
-  const inShell = "__TAURI_INTERNALS__" in window;
-  const wantsMock = !inShell && (new URLSearchParams(location.search).has("mock") || import.meta.env.DEV);
-  if (wantsMock) {
-    const { installMock } = await import("./lib/mock");
-    installMock();
+  // Design preview: `vite dev` opened in a plain browser replays answers recorded from the
+  // real core. `import.meta.env.DEV` is false in `vite build`, so the preview and its
+  // recordings are not in the app's bundle.
+  if (import.meta.env.DEV && !("__TAURI_INTERNALS__" in window)) {
+    const { installPreview } = await import("./dev/preview");
+    installPreview();
   }
   document.documentElement.lang = localeTag();
   mount(App, { target: document.getElementById("app")! });

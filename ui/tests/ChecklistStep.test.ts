@@ -3,7 +3,7 @@ import { fireEvent, render, screen } from "@testing-library/svelte";
 import { beforeEach, describe, expect, test } from "vitest";
 import ChecklistStep from "../src/components/ChecklistStep.svelte";
 import { jobStore } from "../src/lib/stores/job.svelte";
-import type { ChecklistLine } from "../src/lib/types";
+import type { ChecklistLine } from "../src/lib/generated";
 import { checkLine, detail, settle } from "./fixtures";
 
 let answers: unknown[] = [];

@@ -2,7 +2,7 @@ import { fireEvent, render, screen, within } from "@testing-library/svelte";
 import { describe, expect, test, vi } from "vitest";
 import CompletionBlocked from "../src/components/CompletionBlocked.svelte";
 import { setLocale } from "../src/lib/i18n/index.svelte";
-import type { Missing } from "../src/lib/types";
+import type { Missing } from "../src/lib/generated";
 
 const missing: Missing[] = [
   { what: "checklist_item", key: "site_cleaned", label: { en: "Work area cleaned up", zh: "工作区域已清理干净" } },

@@ -3,17 +3,14 @@ import { fireEvent, render, screen, within } from "@testing-library/svelte";
 import { describe, expect, test, vi } from "vitest";
 import JobDetail from "../src/components/JobDetail.svelte";
 import { jobStore } from "../src/lib/stores/job.svelte";
-import type { JobDetail as Detail, Missing } from "../src/lib/types";
-import { detail } from "./fixtures";
-
-const missing: Missing[] = [
-  { what: "checklist_item", key: "shoe_covers", label: { en: "Shoe covers worn on entering", zh: "进门已穿戴鞋套" } },
-  { what: "photo", kind: "after" },
-];
+import type { JobDetail as Detail } from "../src/lib/generated";
+import { detail, detailIn, recorded } from "./fixtures";
 
 describe("JobDetail", () => {
   test("a refused completion lists what is missing and links to each fix", async () => {
-    let current: Detail = detail({ missing_for_completion: missing });
+    // The core's answers for a maintenance job in progress: before and after ticking an item.
+    const { started, shoe_covers_ticked } = recorded.worked;
+    let current: Detail = detail();
     const steps: unknown[] = [];
     mockIPC((cmd, args) => {
       if (cmd === "job") return current;
@@ -22,10 +19,7 @@ describe("JobDetail", () => {
         throw { code: "completion_blocked", message: "cannot complete the job yet" };
       }
       if (cmd === "answer") {
-        current = detail({
-          missing_for_completion: [missing[1]],
-          checklist: [{ ...current.checklist[0], answer: { type: "check", value: true } }],
-        });
+        current = structuredClone(shoe_covers_ticked);
         return current;
       }
       if (cmd === "service_report_html") return "<p>report</p>";
@@ -34,7 +28,9 @@ describe("JobDetail", () => {
     await fireEvent.click(await screen.findByTestId("action-complete"));
     const list = await screen.findByTestId("missing-list");
     expect(steps).toEqual([{ jobId: "job-1", action: "complete" }]);
-    expect(within(list).getAllByRole("listitem")).toHaveLength(2);
+    const missing = started.missing_for_completion;
+    expect(missing.filter((m) => m.what === "photo")).toEqual([{ what: "photo", kind: "after" }]);
+    expect(within(list).getAllByRole("listitem")).toHaveLength(missing.length);
     // The refusal is shown once, as the list, not also as a generic error banner.
     expect(screen.queryByTestId("error")).toBeNull();
 
@@ -45,25 +41,29 @@ describe("JobDetail", () => {
 
     // Fixing an item takes it off the list.
     await fireEvent.click(screen.getByTestId("check-shoe_covers"));
-    await vi.waitFor(() => expect(within(screen.getByTestId("missing-list")).getAllByRole("listitem")).toHaveLength(1));
+    await vi.waitFor(() => expect(within(screen.getByTestId("missing-list")).getAllByRole("listitem")).toHaveLength(missing.length - 1));
+    expect(shoe_covers_ticked.missing_for_completion).toHaveLength(missing.length - 1);
   });
 
   test("shows only the steps the status allows, with recorded times", async () => {
-    mockIPC((cmd) => (cmd === "job" ? detail({ work_order: { ...detail().work_order, id: "job-2", status: "on_site", started_at: null } }) : undefined));
+    const onSite = detailIn("on_site");
+    mockIPC((cmd) => (cmd === "job" ? onSite : undefined));
     render(JobDetail, { id: "job-2" });
     await screen.findByTestId("action-start_work");
     expect(screen.getByTestId("action-hold")).toBeTruthy();
     expect(screen.queryByTestId("action-complete")).toBeNull();
-    expect(screen.getByTestId("milestone-arrive").dataset.at).toBe("2026-11-22T09:05:00.000Z");
+    expect(screen.getAllByTestId(/^action-/).map((b) => b.dataset.testid)).toEqual(["action-start_work", "action-hold"]);
+    expect(onSite.work_order.arrived_at).toBeTruthy();
+    expect(screen.getByTestId("milestone-arrive").dataset.at).toBe(onSite.work_order.arrived_at);
   });
 
   test("hold asks for a reason and sends it", async () => {
     const steps: unknown[] = [];
     mockIPC((cmd, args) => {
-      if (cmd === "job") return detail({ work_order: { ...detail().work_order, id: "job-3" } });
+      if (cmd === "job") return detail();
       if (cmd === "step") {
         steps.push(args);
-        return detail({ work_order: { ...detail().work_order, id: "job-3", status: "on_hold" } });
+        return structuredClone(recorded.worked.on_hold);
       }
     });
     render(JobDetail, { id: "job-3" });
@@ -91,6 +91,8 @@ describe("JobDetail", () => {
                 rule: "later HLC wins, ties by device id",
                 detail: "edited on two devices",
                 created_at: "2026-11-22T10:00:00.000Z",
+                resolved_at: null,
+                resolution: null,
               },
             ],
           })

@@ -1,83 +1,64 @@
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { fireEvent, render, screen, within } from "@testing-library/svelte";
-import { beforeEach, describe, expect, test } from "vitest";
+import { beforeEach, describe, expect, test, vi } from "vitest";
 import JobList from "../src/components/JobList.svelte";
 import { clock } from "../src/lib/stores/clock.svelte";
 import { jobsStore } from "../src/lib/stores/jobs.svelte";
-import { HOUR, summary } from "./fixtures";
-
-const NOW = Date.parse("2026-11-22T08:00:00.000Z");
+import { LATER_AT, RECORDED_AT, jobNumbered, laterJobs, todaysJobs } from "./fixtures";
 
 describe("JobList", () => {
   beforeEach(() => {
-    clock.now = NOW;
+    clock.now = RECORDED_AT;
     jobsStore.list = [];
     jobsStore.scope = "today";
   });
 
-  test("shows jobs in appointment order with the SLA clock that matters", async () => {
-    mockIPC((cmd) => {
-      if (cmd !== "jobs") return;
-      return [
-        summary({
-          id: "late",
-          number: "WO-2",
-          customer_name: "Second",
-          appointment_start: "2026-11-22T13:00:00.000Z",
-          status: "on_site",
-          // Arrived: the respond clock is met, the resolve clock runs.
-          sla: {
-            respond: { state: "met", due: "2026-11-22T09:00:00.000Z", at: "2026-11-22T07:50:00.000Z", margin_ms: 1 },
-            resolve: { state: "running", due: new Date(NOW + 5 * HOUR).toISOString(), left_ms: 5 * HOUR },
-          },
-        }),
-        summary({
-          id: "early",
-          number: "WO-1",
-          customer_name: "First",
-          appointment_start: "2026-11-22T08:30:00.000Z",
-          // Not arrived, respond deadline passed.
-          sla: {
-            respond: { state: "breached", due: new Date(NOW - 30 * 60_000).toISOString(), over_ms: 30 * 60_000 },
-            resolve: { state: "running", due: new Date(NOW + 20 * HOUR).toISOString(), left_ms: 20 * HOUR },
-          },
-          priority: "urgent",
-        }),
-      ];
-    });
+  test("shows jobs in the core's order with the SLA clock that matters", async () => {
+    const today = todaysJobs();
+    mockIPC((cmd) => (cmd === "jobs" ? today : undefined));
     render(JobList);
     await jobsStore.load("today");
 
     const cards = await screen.findAllByTestId("job-card");
-    expect(cards.map((c) => c.dataset.number)).toEqual(["WO-1", "WO-2"]);
+    expect(cards.map((c) => c.dataset.number)).toEqual(today.map((j) => j.number));
 
-    const first = within(cards[0]).getByTestId("sla-badge");
+    // Not arrived, respond deadline passed half an hour ago.
+    const overdue = cards.find((c) => c.dataset.number === "WO-2026-000100")!;
+    const first = within(overdue).getByTestId("sla-badge");
     expect(first.dataset.sla).toBe("breached");
     expect(first.dataset.clock).toBe("respond");
     expect(first.textContent).toContain("Arrival overdue by 30 min");
-    expect(within(cards[0]).getByText(/Urgent/)).toBeTruthy();
+    expect(within(overdue).getByText(/Urgent/)).toBeTruthy();
 
-    const second = within(cards[1]).getByTestId("sla-badge");
+    // Arrived: the respond clock is met, the resolve clock runs.
+    const arrived = cards.find((c) => c.dataset.number === "WO-2026-000101")!;
+    expect(arrived.dataset.status).toBe("on_site");
+    const second = within(arrived).getByTestId("sla-badge");
     expect(second.dataset.clock).toBe("resolve");
     expect(second.dataset.sla).toBe("ok");
     expect(second.textContent).toContain("Resolve within 5 h 0 min");
   });
 
   test("a running clock that passes its deadline turns into a breach without a sync", async () => {
-    mockIPC((cmd) =>
-      cmd === "jobs"
-        ? [summary({ sla: { respond: { state: "running", due: new Date(NOW + 10 * 60_000).toISOString(), left_ms: 600_000 }, resolve: { state: "not_set" } } })]
-        : undefined,
-    );
+    const asked: number[] = [];
+    mockIPC((cmd) => {
+      if (cmd !== "jobs") return;
+      asked.push(clock.now);
+      return clock.now >= LATER_AT ? laterJobs() : todaysJobs();
+    });
     render(JobList);
     await jobsStore.load("today");
-    const badge = await screen.findByTestId("sla-badge");
+    const card = () => screen.getAllByTestId("job-card").find((c) => c.dataset.number === "WO-2026-000103")!;
+    await screen.findAllByTestId("job-card");
+    const badge = within(card()).getByTestId("sla-badge");
     expect(badge.dataset.sla).toBe("soon");
-    clock.now = NOW + 25 * 60_000;
-    await Promise.resolve();
-    await new Promise((r) => setTimeout(r, 0));
-    expect(screen.getByTestId("sla-badge").dataset.sla).toBe("breached");
-    expect(screen.getByTestId("sla-badge").textContent).toContain("overdue by 15 min");
+    expect(badge.textContent).toContain("Arrive within 10 min");
+    expect(jobNumbered(todaysJobs(), "WO-2026-000103").sla_view?.changes_at).toBe("2026-11-22T08:10:00.000Z");
+    clock.now = LATER_AT;
+    // The core said when the badge changes; the list asks it again once that time passes.
+    await vi.waitFor(() => expect(within(card()).getByTestId("sla-badge").dataset.sla).toBe("breached"));
+    expect(within(card()).getByTestId("sla-badge").textContent).toContain("overdue by 15 min");
+    expect(asked).toEqual([RECORDED_AT, LATER_AT]);
   });
 
   test("filters ask the core for that scope", async () => {

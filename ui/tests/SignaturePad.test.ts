@@ -1,7 +1,7 @@
 import { fireEvent, render, screen } from "@testing-library/svelte";
 import { describe, expect, test, vi } from "vitest";
 import SignaturePad from "../src/components/SignaturePad.svelte";
-import type { Stroke } from "../src/lib/types";
+import type { StrokePoint } from "../src/lib/generated";
 
 function pad() {
   const canvas = screen.getByTestId("signature-pad") as HTMLCanvasElement;
@@ -11,7 +11,7 @@ function pad() {
 
 describe("SignaturePad", () => {
   test("records each stroke as points relative to the pad with increasing times", async () => {
-    const onchange = vi.fn<(s: Stroke[]) => void>();
+    const onchange = vi.fn<(s: StrokePoint[][]) => void>();
     render(SignaturePad, { label: "Customer signature", onchange });
     const canvas = pad();
 
@@ -46,7 +46,7 @@ describe("SignaturePad", () => {
   });
 
   test("clear removes every stroke", async () => {
-    const onchange = vi.fn<(s: Stroke[]) => void>();
+    const onchange = vi.fn<(s: StrokePoint[][]) => void>();
     render(SignaturePad, { label: "Customer signature", onchange });
     const canvas = pad();
     await fireEvent.pointerDown(canvas, { clientX: 110, clientY: 60, pointerId: 1, button: 0 });

@@ -1,29 +1,39 @@
-import type { ChecklistLine, JobDetail, JobSummary, SlaState, SyncStatus } from "../src/lib/types";
+import { recordedDay } from "../src/dev/recorded";
+import type { AppSyncStatus, ChecklistLine, JobDetail, JobSummary } from "../src/lib/generated";
 
 export const HOUR = 3_600_000;
 
-export function running(dueInMs: number, now = Date.now()): SlaState["respond"] {
-  return { state: "running", due: new Date(now + dueInMs).toISOString(), left_ms: dueInMs };
+/** Answers recorded from the real core (src/dev-fixtures/, checked for staleness by Rust). */
+export const recorded = recordedDay;
+
+/** The device's clock when the core gave the recorded answers, and 25 minutes on. */
+export const RECORDED_AT = Date.parse(recorded.recorded_at);
+export const LATER_AT = Date.parse(recorded.later_at);
+
+/** The core's `jobs {scope: "today"}` answer (a fresh copy). */
+export const todaysJobs = (): JobSummary[] => structuredClone(recorded.jobs.today ?? []);
+export const laterJobs = (): JobSummary[] => structuredClone(recorded.jobs_later);
+
+export const jobNumbered = (list: JobSummary[], number: string): JobSummary => {
+  const job = list.find((j) => j.number === number);
+  if (!job) throw new Error(`no ${number} in the recording`);
+  return job;
+};
+
+/** A recorded job detail: by default the maintenance job in progress with nothing answered. */
+export function detail(over: Partial<JobDetail> = {}): JobDetail {
+  return { ...structuredClone(recorded.worked.started), ...over };
+}
+
+/** The recorded detail of the job in the given status. */
+export function detailIn(status: JobDetail["work_order"]["status"]): JobDetail {
+  const d = Object.values(recorded.details).find((d) => d?.work_order.status === status);
+  if (!d) throw new Error(`no ${status} job in the recording`);
+  return structuredClone(d);
 }
 
 export function summary(over: Partial<JobSummary> = {}): JobSummary {
-  return {
-    id: "job-1",
-    number: "WO-2026-000001",
-    status: "assigned",
-    priority: "normal",
-    job_type: "repair",
-    problem: "No heat",
-    customer_name: "Lena Hoffmann",
-    address: "Kastanienallee 12, Berlin",
-    phone: "+49 30 1234",
-    appointment_start: "2026-11-22T09:00:00.000Z",
-    appointment_end: "2026-11-22T11:00:00.000Z",
-    sla: { respond: { state: "not_set" }, resolve: { state: "not_set" } },
-    needs_review: false,
-    pending_ops: 0,
-    ...over,
-  };
+  return { ...todaysJobs()[0], ...over };
 }
 
 export const checkLine = (key: string, en: string, zh: string, answered = false): ChecklistLine => ({
@@ -31,43 +41,7 @@ export const checkLine = (key: string, en: string, zh: string, answered = false)
   answer: answered ? { type: "check", value: true } : null,
 });
 
-export function detail(over: Partial<JobDetail> = {}): JobDetail {
-  return {
-    work_order: {
-      id: "job-1",
-      number: "WO-2026-000001",
-      customer_id: "cust-1",
-      asset_id: null,
-      job_type: "repair",
-      priority: "normal",
-      problem: "No heat",
-      reported_at: "2026-11-22T08:00:00.000Z",
-      status: "in_progress",
-      follow_up_needed: false,
-      needs_review: false,
-      arrived_at: "2026-11-22T09:05:00.000Z",
-      started_at: "2026-11-22T09:10:00.000Z",
-    },
-    customer: { id: "cust-1", name: "Lena Hoffmann", phone: "+49 30 1234", address: "Kastanienallee 12", lat: 52.5, lon: 13.4 },
-    asset: null,
-    sla: { respond: { state: "not_set" }, resolve: { state: "not_set" } },
-    checklist: [checkLine("shoe_covers", "Shoe covers worn on entering", "进门已穿戴鞋套")],
-    progress: { required_done: 0, required_total: 1, answered: 0, total: 1 },
-    missing_for_completion: [],
-    history: [],
-    notes: [],
-    parts: [],
-    time_entries: [],
-    photos: [],
-    signatures: [],
-    feedback: [],
-    conflicts: [],
-    pending_ops: 0,
-    ...over,
-  };
-}
-
-export function syncStatus(over: Partial<SyncStatus> = {}): SyncStatus {
+export function syncStatus(over: Partial<AppSyncStatus> = {}): AppSyncStatus {
   return {
     server_url: "https://service.example.com",
     username: "mei",
@@ -78,6 +52,8 @@ export function syncStatus(over: Partial<SyncStatus> = {}): SyncStatus {
     last_success_at: null,
     last_error: null,
     server_skew_ms: 0,
+    online: true,
+    syncing: false,
     ...over,
   };
 }

@@ -1,12 +1,12 @@
 import { emit } from "@tauri-apps/api/event";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, test } from "vitest";
-import { JobsStore, inAppointmentOrder } from "../src/lib/stores/jobs.svelte";
+import { JobsStore } from "../src/lib/stores/jobs.svelte";
 import { JobStore } from "../src/lib/stores/job.svelte";
 import { SessionStore } from "../src/lib/stores/session.svelte";
 import { SyncStore } from "../src/lib/stores/sync.svelte";
-import type { SyncDone } from "../src/lib/types";
-import { detail, settle, summary, syncStatus } from "./fixtures";
+import type { SyncDone } from "../src/lib/generated";
+import { detail, settle, summary, syncStatus, todaysJobs } from "./fixtures";
 
 describe("session", () => {
   test("loads who is signed in", async () => {
@@ -32,22 +32,19 @@ describe("session", () => {
 });
 
 describe("jobs", () => {
-  test("asks for the chosen filter and keeps appointment order, unscheduled last", async () => {
+  test("asks for the chosen filter and keeps the core's order (appointment order)", async () => {
     const scopes: unknown[] = [];
+    const today = todaysJobs();
     mockIPC((cmd, args) => {
       if (cmd !== "jobs") return;
       scopes.push((args as { scope: string }).scope);
-      return [
-        summary({ id: "c", number: "WO-3", appointment_start: null }),
-        summary({ id: "b", number: "WO-2", appointment_start: "2026-11-22T13:00:00.000Z" }),
-        summary({ id: "a", number: "WO-1", appointment_start: "2026-11-22T08:00:00.000Z" }),
-      ];
+      return today;
     });
     const store = new JobsStore();
     await store.load("upcoming");
     expect(scopes).toEqual(["upcoming"]);
     expect(store.scope).toBe("upcoming");
-    expect(store.list.map((j) => j.id)).toEqual(["a", "b", "c"]);
+    expect(store.list.map((j) => j.id)).toEqual(today.map((j) => j.id));
   });
 
   test("a slow answer for a filter already left does not overwrite the current one", async () => {
@@ -66,20 +63,14 @@ describe("jobs", () => {
     expect(store.scope).toBe("done");
     expect(store.list.map((j) => j.id)).toEqual(["done"]);
   });
-
-  test("equal appointments are ordered by resolve deadline", () => {
-    const at = "2026-11-22T09:00:00.000Z";
-    const late = summary({ id: "late", appointment_start: at, sla: { respond: { state: "not_set" }, resolve: { state: "running", due: "2026-11-23T00:00:00.000Z", left_ms: 1 } } });
-    const soon = summary({ id: "soon", appointment_start: at, sla: { respond: { state: "not_set" }, resolve: { state: "running", due: "2026-11-22T12:00:00.000Z", left_ms: 1 } } });
-    expect(inAppointmentOrder([late, soon]).map((j) => j.id)).toEqual(["soon", "late"]);
-  });
 });
 
 describe("open job", () => {
   test("a refused completion is remembered with what is missing", async () => {
-    const missing = [{ what: "signature" as const }];
+    const missing = detail().missing_for_completion;
+    expect(missing).toContainEqual({ what: "signature" });
     mockIPC((cmd) => {
-      if (cmd === "job") return detail({ missing_for_completion: missing });
+      if (cmd === "job") return detail();
       if (cmd === "step") throw { code: "completion_blocked", message: "cannot complete the job yet; still missing: customer signature" };
     });
     const store = new JobStore();

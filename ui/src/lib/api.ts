@@ -6,19 +6,19 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { AppError } from "./errors";
 import type {
   AnswerValue,
+  AppSyncStatus,
   JobDetail,
   JobScope,
   JobSummary,
   PhotoKind,
   Session,
-  Stroke,
+  StatusAction,
+  StrokePoint,
   SyncDone,
   SyncProgress,
   SyncReport,
-  SyncStatus,
-  TechnicianAction,
   TextField,
-} from "./types";
+} from "./generated";
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
   try {
@@ -37,7 +37,8 @@ export const jobs = (scope: JobScope) => call<JobSummary[]>("jobs", { scope });
 
 export const job = (jobId: string) => call<JobDetail>("job", { jobId });
 
-export const step = (jobId: string, action: TechnicianAction, reason?: string) =>
+/** One of the job's `allowed_actions`; the shell refuses the office's steps. */
+export const step = (jobId: string, action: StatusAction, reason?: string) =>
   call<JobDetail>("step", reason === undefined ? { jobId, action } : { jobId, action, reason });
 
 export const answer = (jobId: string, itemKey: string, value: AnswerValue) =>
@@ -76,9 +77,7 @@ export const addPhoto = (jobId: string, photo: NewPhoto) =>
 /** A data URL of the photo (thumbnail or full image) stored on this device. */
 export const photoData = (sha256: string) => call<string>("photo_data", { sha256 });
 
-export const signOffText = (jobId: string) => call<string>("sign_off_text", { jobId });
-
-export const sign = (jobId: string, signerName: string, strokes: Stroke[]) =>
+export const sign = (jobId: string, signerName: string, strokes: StrokePoint[][]) =>
   call<JobDetail>("sign", { jobId, signerName, strokes });
 
 export interface NewFeedback {
@@ -95,7 +94,7 @@ export const addFeedback = (jobId: string, f: NewFeedback) =>
     ...(f.comment ? { comment: f.comment } : {}),
   });
 
-export const syncStatus = () => call<SyncStatus>("sync_status");
+export const syncStatus = () => call<AppSyncStatus>("sync_status");
 
 export const syncNow = () => call<SyncReport>("sync_now");
 
@@ -113,5 +112,5 @@ export const onSyncProgress = (handler: (p: SyncProgress) => void): Promise<Unli
 export const onSyncDone = (handler: (d: SyncDone) => void): Promise<UnlistenFn> =>
   listen<SyncDone>(EVENTS.done, (e) => handler(e.payload));
 
-export const onSyncStatus = (handler: (s: SyncStatus) => void): Promise<UnlistenFn> =>
-  listen<SyncStatus>(EVENTS.status, (e) => handler(e.payload));
+export const onSyncStatus = (handler: (s: AppSyncStatus) => void): Promise<UnlistenFn> =>
+  listen<AppSyncStatus>(EVENTS.status, (e) => handler(e.payload));

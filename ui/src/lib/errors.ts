@@ -1,4 +1,4 @@
-import type { ErrorBody } from "./types";
+import type { UiError } from "./generated";
 
 /**
  * A refusal from the shell or the core: a stable `code` the UI branches on and translates,
@@ -32,11 +32,11 @@ export class AppError extends Error {
   }
 }
 
-function isErrorBody(v: unknown): v is ErrorBody {
+function isErrorBody(v: unknown): v is UiError {
   return (
     typeof v === "object" &&
     v !== null &&
-    typeof (v as ErrorBody).code === "string" &&
-    typeof (v as ErrorBody).message === "string"
+    typeof (v as UiError).code === "string" &&
+    typeof (v as UiError).message === "string"
   );
 }

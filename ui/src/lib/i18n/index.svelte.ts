@@ -3,7 +3,7 @@
 
 import { en, type MessageKey, type Messages } from "./en";
 import { zh } from "./zh";
-import type { Label } from "../types";
+import type { Label } from "../generated";
 
 export type Locale = "en" | "zh";
 export type { MessageKey };

@@ -1,6 +1,7 @@
 import * as api from "../api";
 import { AppError } from "../errors";
-import type { JobDetail, PhotoKind } from "../types";
+import type { JobDetail, PhotoKind } from "../generated";
+import { nextSlaChange } from "../sla";
 
 /**
  * The open job. Every change command answers with the job as it now stands, so each
@@ -68,6 +69,16 @@ export class JobStore {
     } finally {
       this.busy = false;
     }
+  }
+
+  #askedAt: number | null = null;
+
+  /** Asks the core again once the job's SLA view is due to change by the clock alone. */
+  reloadIfDue(now: number): void {
+    const next = nextSlaChange([this.detail?.sla_view ?? null]);
+    if (next === null || now < next || this.loading || this.busy || this.#askedAt === now) return;
+    this.#askedAt = now;
+    void this.reload();
   }
 
   dismissError(): void {

@@ -1,25 +1,9 @@
 import * as api from "../api";
 import { AppError } from "../errors";
-import type { JobScope, JobSummary } from "../types";
+import type { JobScope, JobSummary } from "../generated";
+import { nextSlaChange } from "../sla";
 
 export type ListScope = Exclude<JobScope, "all">;
-
-const time = (ts: string | null | undefined) => (ts ? Date.parse(ts) : Number.POSITIVE_INFINITY);
-const resolveDue = (j: JobSummary) => ("due" in j.sla.resolve ? time(j.sla.resolve.due) : Number.POSITIVE_INFINITY);
-
-/**
- * Appointment order, unscheduled last, then by resolve deadline and number: the core's
- * order, kept here too so a list merged from events or a differently sorted shell still
- * reads in the order the technician drives.
- */
-export function inAppointmentOrder(list: JobSummary[]): JobSummary[] {
-  return [...list].sort(
-    (a, b) =>
-      time(a.appointment_start) - time(b.appointment_start) ||
-      resolveDue(a) - resolveDue(b) ||
-      a.number.localeCompare(b.number),
-  );
-}
 
 /** The job list for the chosen filter, in the order the core gives (appointment order). */
 export class JobsStore {
@@ -38,7 +22,7 @@ export class JobsStore {
       const list = await api.jobs(scope);
       // A slower answer for a filter the technician already left must not win.
       if (mine !== this.#request) return;
-      this.list = scope === "done" ? list : inAppointmentOrder(list);
+      this.list = list;
       this.error = null;
       this.loaded = true;
     } catch (e) {
@@ -50,6 +34,16 @@ export class JobsStore {
 
   refresh(): Promise<void> {
     return this.load(this.scope);
+  }
+
+  #askedAt: number | null = null;
+
+  /** Asks the core again once a card's SLA view is due to change by the clock alone. */
+  refreshIfDue(now: number): void {
+    const next = nextSlaChange(this.list.map((j) => j.sla_view));
+    if (next === null || now < next || this.loading || this.#askedAt === now) return;
+    this.#askedAt = now;
+    void this.refresh();
   }
 }
 

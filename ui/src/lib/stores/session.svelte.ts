@@ -1,6 +1,6 @@
 import * as api from "../api";
 import { AppError } from "../errors";
-import type { Session } from "../types";
+import type { Session } from "../generated";
 
 /** Who is signed in on this device, and signing in. */
 export class SessionStore {

@@ -1,7 +1,7 @@
 import type { UnlistenFn } from "@tauri-apps/api/event";
 import * as api from "../api";
 import { AppError } from "../errors";
-import type { SyncDone, SyncProgress, SyncReport, SyncStatus } from "../types";
+import type { AppSyncStatus, SyncDone, SyncProgress, SyncReport } from "../generated";
 import { setSkew } from "./clock.svelte";
 
 type Listener = (outcome: SyncDone) => void;
@@ -13,7 +13,7 @@ type Listener = (outcome: SyncDone) => void;
  * on its own (on reconnect, on a timer) show up too.
  */
 export class SyncStore {
-  status = $state<SyncStatus | null>(null);
+  status = $state<AppSyncStatus | null>(null);
   syncing = $state(false);
   progress = $state<SyncProgress | null>(null);
   report = $state<SyncReport | null>(null);
@@ -87,10 +87,10 @@ export class SyncStore {
     }
   }
 
-  #applyStatus(s: SyncStatus): void {
+  #applyStatus(s: AppSyncStatus): void {
     this.status = s;
     setSkew(s.server_skew_ms);
-    if (s.syncing !== undefined && !this.#ownRun) {
+    if (!this.#ownRun) {
       this.syncing = s.syncing;
       if (!s.syncing) this.progress = null;
     }
