@@ -12,7 +12,7 @@ use onsite_model::wire::RowChange;
 use onsite_model::{Asset, Customer, DeviceId, User, UserId, WorkOrder, WorkOrderId};
 use serde_json::Value;
 
-use super::{DeviceInfo, WorkOrderFilter};
+use super::interface::{DeviceInfo, WorkOrderFilter};
 use crate::error::Result;
 
 /// A named counter row. `ServerSeq` orders every change; taking it inside the write

@@ -5,7 +5,7 @@
 use onsite_model::{FieldOwner, Role, WorkOrder, WorkOrderId};
 
 use super::super::backend::ReadTx;
-use super::super::{Principal, WorkOrderFilter};
+use super::super::interface::{Principal, WorkOrderFilter};
 use crate::error::{Error, Result};
 
 /// Refuses technicians: the office's endpoints.

@@ -4,8 +4,8 @@ use onsite_model::wire::{LoginRequest, LoginResponse};
 use onsite_model::{DeviceId, User, UserId};
 
 use super::super::backend::{Backend, DocTable};
-use super::super::{DeviceInfo, NewUser, Principal};
-use super::Engine;
+use super::super::interface::{DeviceInfo, NewUser, Principal};
+use super::context::Engine;
 use super::records::{all_json, from_json, next_seq};
 use crate::auth;
 use crate::error::{Error, Result};

@@ -9,7 +9,7 @@ use onsite_model::{AnswerValue, ChecklistAnswer, ConflictId, EntityKind, WorkOrd
 use serde_json::Value;
 
 use super::super::backend::ReadTx;
-use super::Ctx;
+use super::context::Ctx;
 use super::records::{put_row, require_wo, rows_of, with_field, write_wo};
 use crate::error::{Error, Result};
 

@@ -12,6 +12,7 @@
 
 pub mod access;
 mod accounts;
+mod context;
 mod merge;
 mod office;
 mod pull;
@@ -23,107 +24,24 @@ mod transition;
 mod validate;
 mod visibility;
 
-use std::sync::Arc;
-
-use onsite_model::time::Timestamp;
 use onsite_model::wire::{
     ConflictRecord, LoginRequest, LoginResponse, PullResponse, PushRequest, PushResponse,
 };
 use onsite_model::{
-    Asset, AssetId, Clock, ConflictId, Customer, CustomerId, DeviceId, Hlc, HlcClock, IdSource,
-    StatusAction, User, UserId, WorkOrder, WorkOrderId,
+    Asset, AssetId, ConflictId, Customer, CustomerId, DeviceId, StatusAction, User, UserId,
+    WorkOrder, WorkOrderId,
 };
 use serde_json::{Map, Value};
 
+pub use context::{Engine, PasswordCost, StoreOptions};
 pub use onsite_model::merge::FIELD_RULE;
 
-use super::backend::{Backend, Counter, ReadTx, WriteTx};
-use super::{
+use super::backend::Backend;
+use super::interface::{
     DeviceInfo, NewAsset, NewCustomer, NewUser, NewWorkOrder, Principal, Snapshot, Store,
     WorkOrderDetail, WorkOrderFilter,
 };
 use crate::error::Result;
-
-/// How expensive password hashes are. `Fast` is for tests only.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum PasswordCost {
-    #[default]
-    Standard,
-    Fast,
-}
-
-#[derive(Clone, Copy, Debug, Default)]
-pub struct StoreOptions {
-    pub password_cost: PasswordCost,
-}
-
-/// The store: the engine's rules over one backend.
-pub struct Engine<B: Backend> {
-    backend: B,
-    clock: Arc<dyn Clock>,
-    ids: Arc<dyn IdSource>,
-    options: StoreOptions,
-}
-
-/// What one write transaction can use.
-pub(super) struct Ctx<'a> {
-    tx: &'a dyn WriteTx,
-    now: Timestamp,
-    ids: &'a dyn IdSource,
-    hlc: HlcClock,
-}
-
-impl Ctx<'_> {
-    /// A stamp for a write made in the office.
-    fn office_hlc(&mut self) -> Hlc {
-        self.hlc.tick(self.now.timestamp_millis())
-    }
-}
-
-impl<B: Backend> Engine<B> {
-    pub fn new(
-        backend: B,
-        clock: Arc<dyn Clock>,
-        ids: Arc<dyn IdSource>,
-        options: StoreOptions,
-    ) -> Self {
-        Self {
-            backend,
-            clock,
-            ids,
-            options,
-        }
-    }
-
-    pub fn backend(&self) -> &B {
-        &self.backend
-    }
-
-    /// One write transaction on the serialized apply path. The server's HLC is read from and
-    /// written back to its counter inside the transaction, so it is shared by every process
-    /// on the same database and rolls back with a failed write.
-    fn write<T>(&self, f: impl FnOnce(&mut Ctx<'_>) -> Result<T>) -> Result<T> {
-        self.backend.write(|tx| {
-            let mut ctx = Ctx {
-                tx,
-                now: self.clock.now(),
-                ids: self.ids.as_ref(),
-                hlc: HlcClock::resume(Hlc::from_u64(tx.counter(Counter::ServerHlc)?)),
-            };
-            let out = f(&mut ctx)?;
-            tx.set_counter(Counter::ServerHlc, ctx.hlc.last().as_u64())?;
-            Ok(out)
-        })
-    }
-
-    fn read<T>(&self, f: impl FnOnce(&dyn ReadTx) -> Result<T>) -> Result<T> {
-        self.backend.read(f)
-    }
-
-    fn fast_passwords(&self) -> bool {
-        self.options.password_cost == PasswordCost::Fast
-    }
-}
 
 impl<B: Backend> Store for Engine<B> {
     fn epoch(&self) -> Result<String> {

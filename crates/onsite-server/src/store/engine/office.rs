@@ -10,13 +10,13 @@ use onsite_model::{
 };
 use serde_json::{Map, Value};
 
-use super::super::NewWorkOrder;
 use super::super::backend::{Backend, Counter};
+use super::super::interface::NewWorkOrder;
+use super::context::{Ctx, Engine};
 use super::records::{
     insert_status_event, load_asset, load_customer, load_user, require_wo, with_field, write_wo,
 };
 use super::visibility::{hide_job_from, hide_refs_from, show_job_to, show_refs_to};
-use super::{Ctx, Engine};
 use crate::error::{Error, Result};
 
 fn check_appointment(

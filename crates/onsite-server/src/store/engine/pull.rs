@@ -4,8 +4,8 @@ use onsite_model::Hlc;
 use onsite_model::wire::{MAX_PULL_LIMIT, PullResponse, VisibleRow, page_checksum, state_checksum};
 
 use super::super::backend::{Backend, Counter};
-use super::super::{Principal, Snapshot};
-use super::Engine;
+use super::super::interface::{Principal, Snapshot};
+use super::context::Engine;
 use crate::error::Result;
 
 const DEFAULT_PULL_LIMIT: u32 = 500;

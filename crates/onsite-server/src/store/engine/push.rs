@@ -9,9 +9,9 @@ use onsite_model::wire::{
 use onsite_model::{Change, EntityKind, Op};
 use serde_json::json;
 
-use super::super::Principal;
 use super::super::backend::Counter;
-use super::Ctx;
+use super::super::interface::Principal;
+use super::context::Ctx;
 use super::merge::{NewConflict, insert_conflict, resolve, set_answer, set_wo_field};
 use super::records::{from_json, put_row, require_wo, to_json, write_wo};
 use super::transition::apply_device_transition;

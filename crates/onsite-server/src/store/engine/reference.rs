@@ -6,8 +6,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::super::backend::{Backend, DocTable};
-use super::super::{NewAsset, NewCustomer};
-use super::Engine;
+use super::super::interface::{NewAsset, NewCustomer};
+use super::context::Engine;
 use super::records::{all_json, load_asset, load_customer, next_seq};
 use crate::error::{Error, Result};
 

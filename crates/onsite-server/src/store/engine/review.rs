@@ -6,8 +6,8 @@ use onsite_model::{ConflictId, SlaState, StatusEvent, WorkOrder, WorkOrderId};
 use serde_json::Value;
 
 use super::super::backend::Backend;
-use super::super::{WorkOrderDetail, WorkOrderFilter};
-use super::Engine;
+use super::super::interface::{WorkOrderDetail, WorkOrderFilter};
+use super::context::Engine;
 use super::merge::resolve;
 use super::records::{all_json, require_wo, rows_of, write_wo};
 use crate::error::Result;

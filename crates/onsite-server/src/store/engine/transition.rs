@@ -12,9 +12,9 @@ use onsite_model::{
 };
 use serde_json::json;
 
-use super::super::Principal;
 use super::super::backend::ReadTx;
-use super::Ctx;
+use super::super::interface::Principal;
+use super::context::Ctx;
 use super::merge::{NewConflict, insert_conflict};
 use super::records::{insert_status_event, rows_of, write_wo};
 use crate::error::Result;

@@ -11,8 +11,8 @@ use onsite_model::{
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::super::Principal;
 use super::super::backend::ReadTx;
+use super::super::interface::Principal;
 use super::access;
 use super::merge::answer_key;
 use super::records::with_field;

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::super::backend::{
     Counter, DeviceOwner, DocTable, JobRef, ReadTx, StoredRow, TokenHolder, WriteTx,
 };
-use super::super::{DeviceInfo, WorkOrderFilter};
+use super::super::interface::{DeviceInfo, WorkOrderFilter};
 use crate::error::{Error, Result};
 
 /// The open transaction (read or write; the engine only writes through `WriteTx`).

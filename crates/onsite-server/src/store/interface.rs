@@ -1,0 +1,218 @@
+//! What handlers call: the `Store` trait, one method per domain operation, and the types
+//! that cross it.
+
+use std::fmt;
+
+use chrono::NaiveDate;
+use onsite_model::wire::{
+    ConflictRecord, LoginRequest, LoginResponse, PullResponse, PushRequest, PushResponse,
+};
+use onsite_model::{
+    Asset, AssetId, ChecklistAnswer, ConflictId, Customer, CustomerId, DeviceId, Feedback, JobType,
+    Note, PartUsed, Photo, Priority, Role, SlaState, StatusAction, StatusEvent, TimeEntry, User,
+    UserId, WorkOrder, WorkOrderId, WorkOrderStatus,
+    time::{Timestamp, serde_ts},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::Result;
+
+/// Who is calling: the signed-in user and the device their token belongs to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Principal {
+    pub user: User,
+    pub device_id: DeviceId,
+}
+
+/// A password in memory; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(pub String);
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub username: String,
+    pub name: String,
+    pub role: Role,
+    pub password: Password,
+    pub skills: Vec<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeviceInfo {
+    pub id: DeviceId,
+    pub user_id: UserId,
+    pub username: String,
+    pub name: String,
+    #[serde(with = "serde_ts")]
+    pub registered_at: Timestamp,
+    #[serde(default, with = "serde_ts::option")]
+    pub last_seen: Option<Timestamp>,
+    #[serde(default, with = "serde_ts::option")]
+    pub revoked_at: Option<Timestamp>,
+    pub last_acked_seq: u64,
+}
+
+pub use onsite_model::wire::Snapshot;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCustomer {
+    pub name: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub lat: Option<f64>,
+    #[serde(default)]
+    pub lon: Option<f64>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAsset {
+    pub customer_id: CustomerId,
+    pub model: String,
+    #[serde(default)]
+    pub serial: Option<String>,
+    #[serde(default)]
+    pub installed_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub warranty_end: Option<NaiveDate>,
+}
+
+/// A work order as the office creates it; the server fills in id, number, status and the
+/// SLA deadlines it is not given.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewWorkOrder {
+    pub customer_id: CustomerId,
+    #[serde(default)]
+    pub asset_id: Option<AssetId>,
+    pub job_type: JobType,
+    #[serde(default = "normal_priority")]
+    pub priority: Priority,
+    pub problem: String,
+    #[serde(default, with = "serde_ts::option")]
+    pub reported_at: Option<Timestamp>,
+    #[serde(default, with = "serde_ts::option")]
+    pub respond_by: Option<Timestamp>,
+    #[serde(default, with = "serde_ts::option")]
+    pub resolve_by: Option<Timestamp>,
+    #[serde(default, with = "serde_ts::option")]
+    pub appointment_start: Option<Timestamp>,
+    #[serde(default, with = "serde_ts::option")]
+    pub appointment_end: Option<Timestamp>,
+    #[serde(default)]
+    pub assignee_id: Option<UserId>,
+}
+
+fn normal_priority() -> Priority {
+    Priority::Normal
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkOrderFilter {
+    #[serde(default)]
+    pub status: Option<WorkOrderStatus>,
+    #[serde(default)]
+    pub assignee: Option<UserId>,
+    /// Appointment starting at or after this time.
+    #[serde(default, with = "serde_ts::option")]
+    pub from: Option<Timestamp>,
+    /// Appointment starting before this time.
+    #[serde(default, with = "serde_ts::option")]
+    pub to: Option<Timestamp>,
+    #[serde(default)]
+    pub needs_review: Option<bool>,
+    /// Completed jobs whose evidence has not all arrived (`true`), or the others (`false`).
+    #[serde(default)]
+    pub awaiting_evidence: Option<bool>,
+}
+
+/// One work order with everything recorded on it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkOrderDetail {
+    pub work_order: WorkOrder,
+    pub sla: SlaState,
+    pub history: Vec<StatusEvent>,
+    pub checklist_answers: Vec<ChecklistAnswer>,
+    pub notes: Vec<Note>,
+    pub parts: Vec<PartUsed>,
+    pub time_entries: Vec<TimeEntry>,
+    pub feedback: Vec<Feedback>,
+    pub photos: Vec<Photo>,
+    pub signatures: Vec<onsite_model::Signature>,
+    pub conflicts: Vec<ConflictRecord>,
+}
+
+/// The server's storage, one method per domain operation.
+pub trait Store: Send + Sync {
+    /// Random id created with the database; changes when it is restored from a backup.
+    fn epoch(&self) -> Result<String>;
+
+    fn create_user(&self, new: &NewUser) -> Result<User>;
+    fn list_users(&self) -> Result<Vec<User>>;
+    /// Checks the password, registers the device to the user and issues a fresh token.
+    fn login(&self, req: &LoginRequest) -> Result<LoginResponse>;
+    /// The principal a bearer token belongs to; refuses unknown and revoked tokens.
+    fn authenticate(&self, token: &str) -> Result<Principal>;
+    fn list_devices(&self) -> Result<Vec<DeviceInfo>>;
+    fn revoke_device(&self, id: DeviceId) -> Result<DeviceInfo>;
+
+    fn apply_push(&self, who: &Principal, req: &PushRequest) -> Result<PushResponse>;
+    fn pull(&self, who: &Principal, cursor: u64, limit: u32) -> Result<PullResponse>;
+    fn snapshot(&self, who: &Principal) -> Result<Snapshot>;
+
+    fn create_customer(&self, new: &NewCustomer) -> Result<Customer>;
+    fn update_customer(&self, id: CustomerId, patch: &Map<String, Value>) -> Result<Customer>;
+    fn list_customers(&self) -> Result<Vec<Customer>>;
+    fn create_asset(&self, new: &NewAsset) -> Result<Asset>;
+    fn update_asset(&self, id: AssetId, patch: &Map<String, Value>) -> Result<Asset>;
+    fn list_assets(&self) -> Result<Vec<Asset>>;
+
+    /// Creates all or none; errors name the 1-based position of the offending entry.
+    fn create_work_orders(&self, new: &[NewWorkOrder]) -> Result<Vec<WorkOrder>>;
+    /// Sets dispatcher-owned fields (schedule, SLA, facts of the request).
+    fn update_work_order(&self, id: WorkOrderId, patch: &Map<String, Value>) -> Result<WorkOrder>;
+    /// Assigns, reassigns (`Some`) or unassigns (`None`).
+    fn assign_work_order(&self, id: WorkOrderId, assignee: Option<UserId>) -> Result<WorkOrder>;
+    /// An office step of the status machine (cancel, reopen).
+    fn office_transition(
+        &self,
+        id: WorkOrderId,
+        action: StatusAction,
+        reason: Option<String>,
+    ) -> Result<WorkOrder>;
+    fn get_work_order(&self, id: WorkOrderId) -> Result<WorkOrder>;
+    fn list_work_orders(&self, filter: &WorkOrderFilter) -> Result<Vec<WorkOrder>>;
+    /// The work orders `who` may list: technicians only their own.
+    fn list_work_orders_for(
+        &self,
+        who: &Principal,
+        filter: WorkOrderFilter,
+    ) -> Result<Vec<WorkOrder>>;
+    fn work_order_detail(&self, id: WorkOrderId) -> Result<WorkOrderDetail>;
+    /// One job's record, if `who` may see it.
+    fn work_order_detail_for(&self, who: &Principal, id: WorkOrderId) -> Result<WorkOrderDetail>;
+    fn resolve_conflict(&self, id: ConflictId, keep: Value) -> Result<ConflictRecord>;
+    fn list_conflicts(&self, open_only: bool) -> Result<Vec<ConflictRecord>>;
+
+    /// Notes that the blob store now holds `sha256` in full and releases every completed job
+    /// that was waiting for it (each gets a fresh `server_seq`). Idempotent. Returns the jobs
+    /// released.
+    fn record_blob(&self, sha256: &str, size: u64) -> Result<Vec<WorkOrderId>>;
+    /// Office roles may read every blob; a technician those referenced by a photo or
+    /// signature on a job currently assigned to them.
+    fn may_read_blob(&self, who: &Principal, sha256: &str) -> Result<bool>;
+}
