@@ -11,14 +11,10 @@ use onsite_model::checklist::AnswerValue;
 use onsite_model::entities::{PhotoKind, StrokePoint};
 use onsite_model::ids::{PartUsedId, WorkOrderId};
 
-use crate::UiError;
 use crate::background_sync::{BackgroundSync, SyncSchedule};
+use crate::error::UiError;
+use crate::host::Host;
 use crate::wire::{AppSyncStatus, Session, StepAction, TextField, events};
-
-/// What the shell needs from its surroundings: a way to tell the UI that something happened.
-pub trait Host: Send + Sync + 'static {
-    fn emit(&self, event: &str, payload: serde_json::Value);
-}
 
 /// The device as the UI sees it: the replica behind a mutex for commands, and the sync
 /// thread with its own connection to the same replica.

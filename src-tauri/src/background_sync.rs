@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use onsite_client::{Replica, ReplicaOptions, RetryPolicy, SyncError, SyncReport};
 
-use crate::UiError;
-use crate::app::Host;
+use crate::error::UiError;
+use crate::host::Host;
 use crate::wire::{AppSyncStatus, SyncDone, events};
 
 /// How often to sync and to look for the server.

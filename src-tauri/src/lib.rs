@@ -8,48 +8,17 @@ pub mod background_sync;
 #[cfg(test)]
 mod bindings;
 mod commands;
+pub mod error;
+pub mod host;
 pub mod wire;
 
 use std::sync::Arc;
 
-use serde::Serialize;
 use tauri::{Emitter, Manager};
 
-pub use app::{AppState, Host};
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(test, derive(ts_rs::TS))]
-pub struct UiError {
-    pub code: String,
-    pub message: String,
-}
-
-impl UiError {
-    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
-        UiError {
-            code: code.into(),
-            message: message.into(),
-        }
-    }
-}
-
-impl From<onsite_client::SyncError> for UiError {
-    fn from(e: onsite_client::SyncError) -> Self {
-        UiError {
-            code: e.code().to_owned(),
-            message: e.to_string(),
-        }
-    }
-}
-
-impl From<onsite_client::Error> for UiError {
-    fn from(e: onsite_client::Error) -> Self {
-        UiError {
-            code: e.code().to_owned(),
-            message: e.to_string(),
-        }
-    }
-}
+pub use app::AppState;
+pub use error::UiError;
+pub use host::Host;
 
 /// Events reach the webview through the app handle.
 struct TauriHost(tauri::AppHandle);
@@ -95,20 +64,4 @@ pub fn run(context: tauri::Context<tauri::Wry>) {
             state.stop();
         }
     });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn client_errors_become_code_and_message() {
-        let e: UiError = onsite_client::Error::UnknownJob("WO-1".into()).into();
-        assert_eq!(e.code, "unknown_job");
-        let json = serde_json::to_value(&e).unwrap();
-        assert_eq!(
-            json["message"],
-            "no job \"WO-1\" on this device; check the number, or sync to fetch newly assigned jobs"
-        );
-    }
 }

@@ -1,10 +1,17 @@
-//! Content addresses of blobs (photo, thumbnail and signature bytes): every hash the client
-//! computes goes through here, and the checks use the model's
-//! [`onsite_model::wire::is_sha256_hex`].
+//! Blobs: photo, thumbnail and signature bytes, stored as files named by their content
+//! address. Every hash the client computes goes through here, and address checks use the
+//! model's [`onsite_model::wire::is_sha256_hex`]. A blob file is written whole (temp name,
+//! fsync, rename) before any row refers to it.
 
 use std::fs::File;
-use std::io::Read;
-use std::path::Path;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use onsite_model::wire::is_sha256_hex;
+use rusqlite::{Connection, params};
+
+use crate::error::{Error, Result};
+use crate::replica::Replica;
 
 /// The content address of `bytes`: lower-case hex sha256, as blobs are named.
 pub fn content_address(bytes: &[u8]) -> String {
@@ -50,6 +57,88 @@ pub(crate) fn media_type_of_file(path: &Path) -> &'static str {
         .and_then(|mut f| f.read(&mut head))
         .unwrap_or(0);
     media_type_of(&head[..n])
+}
+
+/// The folder under the replica's folder that holds the blob files.
+pub const BLOB_DIR: &str = "blobs";
+
+/// Writes `bytes` under a temp name, syncs and renames it into place, so a blob file is
+/// either whole or absent.
+pub(crate) fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| Error::Invalid(format!("{} has no folder", path.display())))?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::File {
+        path: dir.to_owned(),
+        source: e,
+    })?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{file_name}.{}.part", std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        // Make the rename itself durable; not every platform can open a folder.
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::File {
+            path: path.to_owned(),
+            source: e,
+        }
+    })
+}
+
+impl Replica {
+    /// Where the blob `sha256` is kept: `blobs/<first two digits>/<sha256>`.
+    pub fn blob_path(&self, sha256: &str) -> PathBuf {
+        self.dir().join(BLOB_DIR).join(&sha256[..2]).join(sha256)
+    }
+
+    /// Stores bytes as a content-addressed blob file (no database row) and returns its sha256.
+    pub(crate) fn store_blob_file(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
+        let path = self.blob_path(sha256);
+        if let Ok(meta) = std::fs::metadata(&path)
+            && meta.len() == bytes.len() as u64
+        {
+            return Ok(());
+        }
+        write_file_atomically(&path, bytes)
+    }
+
+    /// The bytes of a stored blob.
+    pub fn read_blob(&self, sha256: &str) -> Result<Vec<u8>> {
+        let address = sha256.to_ascii_lowercase();
+        if !is_sha256_hex(&address) {
+            return Err(Error::Invalid(format!("{sha256:?} is not a sha256")));
+        }
+        let path = self.blob_path(&address);
+        std::fs::read(&path).map_err(|e| Error::File { path, source: e })
+    }
+}
+
+pub(crate) fn insert_blob_row(
+    conn: &Connection,
+    sha256: &str,
+    size: usize,
+    media_type: &str,
+    created_at: &str,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO blob (sha256, size_bytes, media_type, created_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (sha256) DO NOTHING",
+        params![sha256, size as i64, media_type, created_at],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

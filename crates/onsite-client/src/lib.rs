@@ -14,7 +14,9 @@ pub mod report;
 pub mod sample;
 pub mod signature;
 pub mod sync;
+mod sync_state;
 mod transfer;
+mod transport;
 
 pub use blobs::{content_address, media_type_of};
 pub use error::{Error, PhotoProblem, Result};

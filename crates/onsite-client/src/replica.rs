@@ -10,8 +10,7 @@ use std::sync::Arc;
 use onsite_model::checklist::{AnswerValue, template_for};
 use onsite_model::clock::{Clock, IdSource, SystemClock, SystemIds};
 use onsite_model::entities::{
-    Feedback, Note, PartUsed, Photo, PhotoKind, Signature, StatusEvent, StrokePoint, TimeEntry,
-    TimeKind, WorkOrder,
+    Feedback, Note, PartUsed, Photo, StatusEvent, TimeEntry, TimeKind, WorkOrder,
 };
 use onsite_model::hlc::{Hlc, HlcClock};
 use onsite_model::ids::*;
@@ -93,7 +92,6 @@ pub struct Replica {
 }
 
 pub const DB_FILE: &str = "replica.db";
-pub const BLOB_DIR: &str = "blobs";
 
 impl Replica {
     /// Opens the replica in `dir`, creating the folder, the database and this device's
@@ -485,44 +483,6 @@ impl Replica {
             )?;
             Ok(feedback)
         })
-    }
-
-    /// Records the customer's signature over the report text they were shown: the strokes
-    /// are checked and rendered to a PNG blob (see [`crate::signature`]), and the signature
-    /// binds the sha256 of `report_text` so [`Replica::verify_signature`] shows a later edit.
-    pub fn add_signature(
-        &mut self,
-        job: WorkOrderId,
-        signer_name: &str,
-        strokes: Vec<Vec<StrokePoint>>,
-        report_text: &str,
-    ) -> Result<Signature> {
-        self.record_signature(job, signer_name, strokes, report_text)
-    }
-
-    /// Attaches a photo file to the job through the photo pipeline with the default
-    /// options (see [`crate::photo`]): the upright, resized JPEG and its thumbnail are stored
-    /// content-addressed under the replica's blob folder, the original is kept until the
-    /// server confirms the upload.
-    pub fn attach_photo(
-        &mut self,
-        job: WorkOrderId,
-        file: &Path,
-        kind: PhotoKind,
-        caption: Option<&str>,
-    ) -> Result<Photo> {
-        self.attach_photo_with(
-            job,
-            file,
-            kind,
-            caption,
-            &crate::photo::PhotoOptions::default(),
-        )
-        .map(|a| a.photo)
-    }
-
-    pub fn blob_path(&self, sha256: &str) -> PathBuf {
-        self.dir.join(BLOB_DIR).join(&sha256[..2]).join(sha256)
     }
 
     // ---- lookups ---------------------------------------------------------------------

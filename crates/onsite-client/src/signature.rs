@@ -9,9 +9,9 @@ use onsite_model::wire::RowKind;
 use serde::Serialize;
 use tiny_skia::{Color, LineCap, LineJoin, Paint, PathBuilder, Pixmap, Stroke, Transform};
 
-use crate::blobs::content_address;
+use crate::blobs::{content_address, insert_blob_row};
 use crate::error::{Error, Result};
-use crate::photo::insert_blob_row;
+
 use crate::records::job_records;
 use crate::replica::{Replica, open_job};
 
@@ -118,9 +118,22 @@ pub struct SignatureStatus {
 }
 
 impl Replica {
+    /// Records the customer's signature over the report text they were shown: the strokes
+    /// are checked and rendered to a PNG blob, and the signature binds the sha256 of
+    /// `report_text` so [`Replica::verify_signature`] shows a later edit.
+    pub fn add_signature(
+        &mut self,
+        job: WorkOrderId,
+        signer_name: &str,
+        strokes: Vec<Vec<StrokePoint>>,
+        report_text: &str,
+    ) -> Result<Signature> {
+        self.record_signature(job, signer_name, strokes, report_text)
+    }
+
     /// Validates and renders the strokes, stores the PNG as a blob, then records the
     /// signature (bound to the sha256 of `report_text`) with its op in one transaction.
-    pub(crate) fn record_signature(
+    fn record_signature(
         &mut self,
         job: WorkOrderId,
         signer_name: &str,

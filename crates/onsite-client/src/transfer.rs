@@ -25,9 +25,8 @@ use rusqlite::params;
 use crate::blobs::{content_address, hash_file, media_type_of_file};
 use crate::error::{Error, Result};
 use crate::replica::Replica;
-use crate::sync::{
-    Http, RetryPolicy, Session, SyncError, SyncProgress, SyncReport, describe, refusal,
-};
+use crate::sync_state::Session;
+use crate::transport::{Http, RetryPolicy, SyncError, SyncProgress, SyncReport, describe, refusal};
 
 /// Bytes per upload request: small enough that a cut costs little on a weak mobile link.
 pub const UPLOAD_CHUNK_BYTES: usize = 256 * 1024;

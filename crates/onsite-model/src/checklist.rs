@@ -10,8 +10,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::entities::{JobType, PhotoKind, text_enum};
 use crate::ids::PhotoId;
+use crate::kinds::{JobType, PhotoKind};
+use crate::text_enum::text_enum;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

@@ -5,89 +5,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::digest::is_sha256_hex;
 use crate::ids::*;
-use crate::ops::Role;
+pub use crate::kinds::{JobType, PhotoKind, Priority, TimeKind};
+use crate::roles::Role;
 use crate::status::{StatusAction, TransitionError, WorkOrderStatus, next_status};
+pub use crate::text_enum::UnknownValue;
 use crate::time::{Timestamp, serde_ts};
-
-/// Implements `as_str`, `Display`, `FromStr` and the list of values for a snake_case enum.
-macro_rules! text_enum {
-    ($name:ident { $($variant:ident => $text:literal),* $(,)? }) => {
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),*];
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),* }
-            }
-        }
-        impl ::std::fmt::Display for $name {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result { f.write_str(self.as_str()) }
-        }
-        impl ::std::str::FromStr for $name {
-            type Err = $crate::entities::UnknownValue;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s {
-                    $($text => Ok($name::$variant),)*
-                    _ => Err($crate::entities::UnknownValue {
-                        what: stringify!($name),
-                        value: s.to_owned(),
-                        expected: &[$($text),*],
-                    }),
-                }
-            }
-        }
-    };
-}
-pub(crate) use text_enum;
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {what} {value:?}; expected one of: {}", expected.join(", "))]
-pub struct UnknownValue {
-    pub what: &'static str,
-    pub value: String,
-    pub expected: &'static [&'static str],
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "snake_case")]
-pub enum JobType {
-    Install,
-    Repair,
-    Maintenance,
-    Inspection,
-}
-text_enum!(JobType { Install => "install", Repair => "repair", Maintenance => "maintenance", Inspection => "inspection" });
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "snake_case")]
-pub enum Priority {
-    Low,
-    Normal,
-    High,
-    Urgent,
-}
-text_enum!(Priority { Low => "low", Normal => "normal", High => "high", Urgent => "urgent" });
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "snake_case")]
-pub enum PhotoKind {
-    Before,
-    After,
-    SerialPlate,
-    Part,
-    Other,
-}
-text_enum!(PhotoKind { Before => "before", After => "after", SerialPlate => "serial_plate", Part => "part", Other => "other" });
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "snake_case")]
-pub enum TimeKind {
-    Travel,
-    Work,
-}
-text_enum!(TimeKind { Travel => "travel", Work => "work" });
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

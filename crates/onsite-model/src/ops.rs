@@ -8,37 +8,16 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::entities::text_enum;
 use crate::hlc::Hlc;
 use crate::ids::{ConflictId, DeviceId, StatusEventId, TxId, WorkOrderId};
+pub use crate::roles::{FieldOwner, Role};
 use crate::status::{StatusAction, WorkOrderStatus};
+use crate::text_enum::text_enum;
 use crate::time::{Timestamp, serde_ts};
 
 /// Version of the op and row shapes. Bumped when a shape changes; the server refuses ops
 /// of a version it does not know, with the version it expects.
 pub const SCHEMA_VERSION: u32 = 1;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Technician,
-    Dispatcher,
-    Admin,
-}
-text_enum!(Role { Technician => "technician", Dispatcher => "dispatcher", Admin => "admin" });
-
-impl Role {
-    /// Whether this role may write what `owner` owns. Admins act as dispatchers.
-    pub fn may_write(self, owner: FieldOwner) -> bool {
-        matches!(
-            (self, owner),
-            (_, FieldOwner::Anyone)
-                | (Role::Technician, FieldOwner::Technician)
-                | (Role::Dispatcher | Role::Admin, FieldOwner::Dispatcher)
-        )
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -65,14 +44,6 @@ text_enum!(EntityKind {
     Feedback => "feedback",
     Conflict => "conflict",
 });
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FieldOwner {
-    Technician,
-    Dispatcher,
-    Anyone,
-}
 
 /// Work-order fields a dispatcher owns: the schedule, the assignment, the SLA and the facts
 /// of the request.

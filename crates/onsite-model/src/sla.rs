@@ -7,7 +7,8 @@
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
-use crate::entities::{Priority, WorkOrder};
+use crate::entities::WorkOrder;
+use crate::kinds::Priority;
 use crate::status::WorkOrderStatus;
 use crate::time::{Timestamp, serde_ts};
 

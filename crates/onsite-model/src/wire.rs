@@ -172,7 +172,7 @@ pub enum RowKind {
     Feedback,
     Conflict,
 }
-crate::entities::text_enum!(RowKind {
+crate::text_enum::text_enum!(RowKind {
     User => "user",
     Customer => "customer",
     Asset => "asset",

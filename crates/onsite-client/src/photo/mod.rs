@@ -1,0 +1,23 @@
+//! The photo pipeline: what happens to a picture between the camera and the replica.
+//!
+//! A file is checked before any pixel is decoded (size, format by magic bytes, declared
+//! dimensions), so a decompression bomb or a HEIC photo is refused without allocating the
+//! image. Then it is decoded with [`image::Limits`] set, resized to a bounded long edge,
+//! turned upright by its EXIF orientation, re-encoded as JPEG and given a thumbnail. The
+//! stored JPEG and the thumbnail are content-addressed blobs; the original file is kept
+//! beside them until the server confirms the processed blob ([`crate::Replica::on_blob_confirmed`]).
+
+mod attach;
+mod decode;
+mod exif;
+mod limits;
+mod pipeline;
+mod samples;
+mod transform;
+
+pub use attach::{AttachedPhoto, ORIGINALS_DIR};
+pub use decode::InputFormat;
+pub use limits::PhotoOptions;
+pub use pipeline::{ProcessedPhoto, StageTimes, process_photo};
+pub use samples::{sample_noise_png, sample_photo};
+pub use transform::fit_long_edge;
