@@ -95,60 +95,71 @@ pub(super) fn set_wo_field(
     let id = wo.id.to_string();
     let decision = decide(ctx.tx, "work_order", &id, field, base, &incoming)?;
     let old = serde_json::to_value(&*wo)?[field].clone();
-    match decision {
-        FieldDecision::Apply | FieldDecision::ApplyOverConcurrent => {
-            *wo = with_field(wo, field, new.clone())?;
-            let seq = write_wo(ctx.tx, wo)?;
-            ctx.tx.put_field_stamp(
-                "work_order",
-                &id,
-                field,
-                &FieldStamp {
-                    version: seq,
-                    ..incoming
-                },
-            )?;
-            if decision == FieldDecision::Apply {
-                return Ok(OpResult::Applied { server_seq: seq });
-            }
-            let (seq, conflict_id) = insert_conflict(
-                ctx,
-                NewConflict {
-                    wo: wo.id,
-                    entity: EntityKind::WorkOrder,
-                    entity_id: &id,
-                    field,
-                    kept: new.clone(),
-                    lost: old,
-                    rule: FIELD_RULE,
-                    detail: field_conflict_detail(field, decision),
-                },
-            )?;
-            Ok(OpResult::Conflict {
-                server_seq: seq,
-                conflict_id,
-            })
-        }
-        FieldDecision::KeepCurrent => {
-            let (seq, conflict_id) = insert_conflict(
-                ctx,
-                NewConflict {
-                    wo: wo.id,
-                    entity: EntityKind::WorkOrder,
-                    entity_id: &id,
-                    field,
-                    kept: old,
-                    lost: new.clone(),
-                    rule: FIELD_RULE,
-                    detail: field_conflict_detail(field, decision),
-                },
-            )?;
-            Ok(OpResult::Conflict {
-                server_seq: seq,
-                conflict_id,
-            })
+    if decision != FieldDecision::KeepCurrent {
+        *wo = with_field(wo, field, new.clone())?;
+        let seq = write_wo(ctx.tx, wo)?;
+        ctx.tx.put_field_stamp(
+            "work_order",
+            &id,
+            field,
+            &FieldStamp {
+                version: seq,
+                ..incoming
+            },
+        )?;
+        if decision == FieldDecision::Apply {
+            return Ok(OpResult::Applied { server_seq: seq });
         }
     }
+    field_conflict(
+        ctx,
+        wo.id,
+        EntityKind::WorkOrder,
+        &id,
+        field,
+        field,
+        decision,
+        new,
+        old,
+    )
+}
+
+/// The conflict row of a field write the rule did not simply apply: the value that stays
+/// is in `kept`, the other in `lost`.
+#[allow(clippy::too_many_arguments)]
+fn field_conflict(
+    ctx: &Ctx<'_>,
+    wo: WorkOrderId,
+    entity: EntityKind,
+    entity_id: &str,
+    field: &str,
+    what: &str,
+    decision: FieldDecision,
+    new: &Value,
+    old: Value,
+) -> Result<OpResult> {
+    let (kept, lost) = if decision == FieldDecision::KeepCurrent {
+        (old, new.clone())
+    } else {
+        (new.clone(), old)
+    };
+    let (seq, conflict_id) = insert_conflict(
+        ctx,
+        NewConflict {
+            wo,
+            entity,
+            entity_id,
+            field,
+            kept,
+            lost,
+            rule: FIELD_RULE,
+            detail: field_conflict_detail(what, decision),
+        },
+    )?;
+    Ok(OpResult::Conflict {
+        server_seq: seq,
+        conflict_id,
+    })
 }
 
 pub(super) fn answer_key(wo: WorkOrderId, entity_id: &str) -> Option<&str> {
@@ -190,24 +201,19 @@ pub(super) fn set_answer(
             row.data["value"].clone(),
         ),
     };
-    let conflict = |kept: Value, lost: Value| {
-        insert_conflict(
+    let what = format!("checklist item {key}");
+    let conflict = |old: Value| {
+        field_conflict(
             ctx,
-            NewConflict {
-                wo,
-                entity: EntityKind::ChecklistAnswer,
-                entity_id,
-                field: "value",
-                kept,
-                lost,
-                rule: FIELD_RULE,
-                detail: field_conflict_detail(&format!("checklist item {key}"), decision),
-            },
+            wo,
+            EntityKind::ChecklistAnswer,
+            entity_id,
+            "value",
+            &what,
+            decision,
+            new,
+            old,
         )
-        .map(|(seq, conflict_id)| OpResult::Conflict {
-            server_seq: seq,
-            conflict_id,
-        })
     };
     match decision {
         FieldDecision::Apply | FieldDecision::ApplyOverConcurrent => {
@@ -238,10 +244,10 @@ pub(super) fn set_answer(
             if decision == FieldDecision::Apply {
                 Ok(OpResult::Applied { server_seq: seq })
             } else {
-                conflict(new.clone(), old)
+                conflict(old)
             }
         }
-        FieldDecision::KeepCurrent => conflict(old, new.clone()),
+        FieldDecision::KeepCurrent => conflict(old),
     }
 }
 

@@ -171,19 +171,7 @@ impl<B: Backend> Engine<B> {
                 show_refs_to(ctx.tx, u, new_customer, new_asset)?;
             }
             let seq = write_wo(ctx.tx, &wo)?;
-            let hlc = ctx.office_hlc();
-            for field in patch.keys() {
-                ctx.tx.put_field_stamp(
-                    "work_order",
-                    &id.to_string(),
-                    field,
-                    &FieldStamp {
-                        version: seq,
-                        hlc,
-                        device_id: None,
-                    },
-                )?;
-            }
+            stamp_office_fields(ctx, id, patch.keys().map(String::as_str), seq)?;
             if let Some(u) = wo.assignee_id {
                 let old_customer = new_customer.map(|_| before.customer_id);
                 let old_asset = if wo.asset_id != before.asset_id {
@@ -226,17 +214,7 @@ impl<B: Backend> Engine<B> {
                     office_event(ctx, &next, StatusAction::Unassign, from, None)?;
                     hide_job_from(ctx.tx, old, &wo)?;
                     let seq = write_wo(ctx.tx, &next)?;
-                    let hlc = ctx.office_hlc();
-                    ctx.tx.put_field_stamp(
-                        "work_order",
-                        &id.to_string(),
-                        "assignee_id",
-                        &FieldStamp {
-                            version: seq,
-                            hlc,
-                            device_id: None,
-                        },
-                    )?;
+                    stamp_office_fields(ctx, id, ["assignee_id"], seq)?;
                     Ok(next)
                 }
             }
@@ -304,16 +282,25 @@ fn office_assign(ctx: &mut Ctx<'_>, before: WorkOrder, user: UserId) -> Result<W
         hide_job_from(ctx.tx, old, &before)?;
     }
     let seq = show_job_to(ctx.tx, user, &wo)?;
-    let hlc = ctx.office_hlc();
-    ctx.tx.put_field_stamp(
-        "work_order",
-        &wo.id.to_string(),
-        "assignee_id",
-        &FieldStamp {
-            version: seq,
-            hlc,
-            device_id: None,
-        },
-    )?;
+    stamp_office_fields(ctx, wo.id, ["assignee_id"], seq)?;
     Ok(wo)
+}
+
+/// Stamps fields the office just wrote (at `seq`) with one office HLC tick.
+fn stamp_office_fields<'f>(
+    ctx: &mut Ctx<'_>,
+    id: WorkOrderId,
+    fields: impl IntoIterator<Item = &'f str>,
+    seq: u64,
+) -> Result<()> {
+    let stamp = FieldStamp {
+        version: seq,
+        hlc: ctx.office_hlc(),
+        device_id: None,
+    };
+    for field in fields {
+        ctx.tx
+            .put_field_stamp("work_order", &id.to_string(), field, &stamp)?;
+    }
+    Ok(())
 }
