@@ -1,21 +1,88 @@
 //! A property-based simulation of a working day: random devices with clocks up to a year
 //! wrong, random offline edits, random office changes, random sync interleavings through a
-//! proxy that injects random faults. Afterwards every replica equals the server's view of
-//! it and nothing any device wrote is missing.
+//! proxy that injects random faults, every kind of fault in every scenario. Afterwards every
+//! replica equals the server's view of it and nothing any device wrote is missing.
 
 mod support;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use onsite_model::checklist::AnswerValue;
 use onsite_model::status::StatusAction;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
-use support::proxy::Proxy;
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use support::proxy::{Fault, Proxy};
 use support::{Device, Office, Server};
 
 const YEAR_MS: i64 = 365 * 24 * 3600 * 1000;
+
+/// The kinds of fault the proxy injects, each at least once in every scenario.
+const FAULT_KINDS: [&str; 6] = [
+    "drop_request",
+    "drop_response",
+    "duplicate",
+    "delay",
+    "replay_after_next",
+    "cut_body",
+];
+/// A fault comes on about one request in this many.
+const ONE_IN: usize = 4;
+/// More requests than any scenario makes; a request beyond the plan passes untouched.
+const PLAN_LEN: usize = 4096;
+
+fn below(n: usize, rng: &mut TestRng) -> usize {
+    (rng.next_u64() % n as u64) as usize
+}
+
+fn fault_of_kind(kind: usize, rng: &mut TestRng) -> Fault {
+    match kind {
+        0 => Fault::DropRequest,
+        1 => Fault::DropResponse,
+        2 => Fault::Duplicate,
+        3 => Fault::Delay(Duration::from_millis(30 + rng.next_u64() % 100)),
+        4 => Fault::ReplayAfterNext,
+        _ => Fault::CutBody,
+    }
+}
+
+fn kind_name(fault: &Fault) -> &'static str {
+    FAULT_KINDS[match fault {
+        Fault::DropRequest => 0,
+        Fault::DropResponse => 1,
+        Fault::Duplicate => 2,
+        Fault::Delay(_) => 3,
+        Fault::ReplayAfterNext => 4,
+        Fault::CutBody => 5,
+    }]
+}
+
+/// The fault (or none) for each request of a scenario's day, in order: each kind once in
+/// the first `FAULT_KINDS.len() * ONE_IN` requests (one per `ONE_IN`, in a seeded order),
+/// then a seeded fault on about one request in `ONE_IN`.
+fn fault_plan(seed: u64) -> Vec<Option<Fault>> {
+    let mut seed_bytes = [0u8; 32];
+    seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    let mut rng = TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes);
+    let mut kinds: Vec<usize> = (0..FAULT_KINDS.len()).collect();
+    for i in (1..kinds.len()).rev() {
+        kinds.swap(i, below(i + 1, &mut rng));
+    }
+    let mut plan = Vec::with_capacity(PLAN_LEN);
+    for kind in kinds {
+        let at = below(ONE_IN, &mut rng);
+        for i in 0..ONE_IN {
+            plan.push((i == at).then(|| fault_of_kind(kind, &mut rng)));
+        }
+    }
+    while plan.len() < PLAN_LEN {
+        let faulty = below(ONE_IN, &mut rng) == 0;
+        let kind = below(FAULT_KINDS.len(), &mut rng);
+        plan.push(faulty.then(|| fault_of_kind(kind, &mut rng)));
+    }
+    plan
+}
 
 #[derive(Clone, Debug)]
 enum Action {
@@ -105,6 +172,7 @@ struct Totals {
     scenarios: u64,
     ops: u64,
     faults: u64,
+    faults_by_kind: BTreeMap<&'static str, u64>,
     requests: u64,
     syncs: u64,
 }
@@ -127,7 +195,10 @@ fn run(s: &Scenario, totals: &mut Totals) -> Result<(), TestCaseError> {
     for d in &mut devices {
         d.sync_ok();
     }
-    proxy.random_faults(s.fault_seed, 4);
+    let plan = fault_plan(s.fault_seed);
+    let requests_before = proxy.requests.load(Ordering::SeqCst);
+    let injected_before = proxy.faults_injected.load(Ordering::SeqCst);
+    proxy.script(plan.iter().copied());
     let all_jobs: Vec<_> = office
         .ok(reqwest::Method::GET, "/work-orders", None)
         .as_array()
@@ -208,6 +279,41 @@ fn run(s: &Scenario, totals: &mut Totals) -> Result<(), TestCaseError> {
             }
         }
     }
+    // The day ends with syncs under faults until the plan has had each kind of fault its
+    // turn, however few syncs the scenario made.
+    let requests_made = || proxy.requests.load(Ordering::SeqCst) - requests_before;
+    let mut extra_syncs = 0;
+    while requests_made() < (FAULT_KINDS.len() * ONE_IN) as u64 {
+        prop_assert!(
+            extra_syncs < 100,
+            "{} syncs made only {} requests",
+            extra_syncs,
+            requests_made()
+        );
+        let device = extra_syncs % devices.len();
+        let _ = devices[device].sync();
+        extra_syncs += 1;
+        totals.syncs += 1;
+    }
+    let planned = &plan[..(requests_made() as usize).min(plan.len())];
+    let mut by_kind = BTreeMap::new();
+    for fault in planned.iter().flatten() {
+        *by_kind.entry(kind_name(fault)).or_insert(0u64) += 1;
+    }
+    prop_assert_eq!(
+        by_kind.values().sum::<u64>(),
+        proxy.faults_injected.load(Ordering::SeqCst) - injected_before,
+        "the proxy injected the planned faults"
+    );
+    for kind in FAULT_KINDS {
+        prop_assert!(
+            by_kind.get(kind).is_some_and(|n| *n > 0),
+            "no {} fault was injected: {:?}",
+            kind,
+            by_kind
+        );
+        *totals.faults_by_kind.entry(kind).or_default() += by_kind[kind];
+    }
     totals.faults += proxy.faults_injected.load(Ordering::SeqCst);
     totals.requests += proxy.requests.load(Ordering::SeqCst);
     proxy.clear();
@@ -266,10 +372,21 @@ fn random_days_with_faults_and_wrong_clocks_converge_without_loss() {
     let result = runner.run(&scenario(), |s| run(&s, &mut totals.borrow_mut()));
     let totals = totals.into_inner();
     println!(
-        "simulation: {} scenarios, {} ops, {} syncs, {} requests through the proxy, {} faults injected",
-        totals.scenarios, totals.ops, totals.syncs, totals.requests, totals.faults
+        "simulation: {} scenarios, {} ops, {} syncs, {} requests through the proxy, {} faults injected ({:?})",
+        totals.scenarios,
+        totals.ops,
+        totals.syncs,
+        totals.requests,
+        totals.faults,
+        totals.faults_by_kind
     );
     if let Err(e) = result {
         panic!("{e}");
+    }
+    for kind in FAULT_KINDS {
+        assert!(
+            totals.faults_by_kind.get(kind).is_some_and(|n| *n > 0),
+            "no {kind} fault in the whole run"
+        );
     }
 }
