@@ -1,12 +1,15 @@
 //! The command bodies, written against [`Host`] so they run (and are tested) without Tauri.
 //! Each is a few lines over the [`Replica`] facade: no SQL and no business rule here.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use base64::Engine as _;
-use chrono::{Duration, Local, TimeZone, Utc};
-use onsite_client::{Day, JobDetail, JobScope, JobSummary, Replica, ReplicaOptions, SyncReport};
+use onsite_client::photo::PhotoOptions;
+use onsite_client::{
+    Day, JobDetail, JobScope, JobSummary, Replica, ReplicaOptions, SyncReport, end_of_local_day,
+    media_type_of,
+};
 use onsite_model::checklist::AnswerValue;
 use onsite_model::entities::{PhotoKind, StrokePoint};
 use onsite_model::ids::{PartUsedId, WorkOrderId};
@@ -23,9 +26,6 @@ pub struct AppState {
     host: Arc<dyn Host>,
     sync: BackgroundSync,
 }
-
-/// Largest photo accepted from the UI, before decoding (the pipeline has its own limits).
-const MAX_PHOTO_UPLOAD_BYTES: usize = 40 * 1024 * 1024;
 
 impl AppState {
     /// Opens (or creates) the replica in `dir` and starts the background sync on it.
@@ -108,12 +108,9 @@ impl AppState {
     }
 
     pub fn jobs(&self, scope: JobScope) -> Result<Vec<JobSummary>, UiError> {
-        Ok(self.replica().jobs(
-            scope,
-            Day {
-                end: end_of_local_day(),
-            },
-        )?)
+        let r = self.replica();
+        let end = end_of_local_day(r.now());
+        Ok(r.jobs(scope, Day { end })?)
     }
 
     pub fn job(&self, job_id: &str) -> Result<JobDetail, UiError> {
@@ -190,8 +187,8 @@ impl AppState {
         self.write_then_detail(job_id, |r, id| r.remove_part(id, part))
     }
 
-    /// Takes a photo the UI read from a file picker or a drop: the bytes go through a
-    /// temporary file inside the replica folder into the photo pipeline.
+    /// Takes a photo the UI read from a file picker or a drop: the bytes go straight into
+    /// the photo pipeline.
     pub fn add_photo(
         &self,
         job_id: &str,
@@ -203,12 +200,14 @@ impl AppState {
         let payload = data_base64
             .split_once("base64,")
             .map_or(data_base64, |(_, b)| b);
-        if payload.len() / 4 * 3 > MAX_PHOTO_UPLOAD_BYTES {
+        // Refused before decoding: the pipeline's own size limit, applied to the payload.
+        let max_bytes = PhotoOptions::default().max_file_bytes;
+        if (payload.len() / 4 * 3) as u64 > max_bytes {
             return Err(UiError::new(
                 "invalid_input",
                 format!(
                     "{file_name} is larger than {} MB; choose a smaller photo",
-                    MAX_PHOTO_UPLOAD_BYTES / (1024 * 1024)
+                    max_bytes / (1024 * 1024)
                 ),
             ));
         }
@@ -220,38 +219,24 @@ impl AppState {
                     format!("{file_name} did not arrive intact; add it again"),
                 )
             })?;
-        let dir = self.replica().dir().join("incoming");
-        let tmp = TempFile::write(&dir, file_name, &bytes)?;
         self.write_then_detail(job_id, |r, id| {
-            r.attach_photo(id, tmp.path(), kind, caption).map(drop)
-        })
-        .map_err(|mut e| {
-            // Messages name the file: the technician's name for it, not the temporary one.
-            e.message = e
-                .message
-                .replace(&tmp.path().display().to_string(), file_name);
-            e
+            r.attach_photo_bytes(id, file_name, &bytes, kind, caption)
+                .map(drop)
         })
     }
 
     /// The stored bytes of a blob as a `data:` URL the webview can show.
     pub fn photo_data(&self, sha256: &str) -> Result<String, UiError> {
-        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(UiError::new(
-                "invalid_input",
-                format!("{sha256:?} is not a photo reference"),
-            ));
-        }
-        let path = self.replica().blob_path(&sha256.to_ascii_lowercase());
-        let bytes = std::fs::read(&path).map_err(|_| {
-            UiError::new(
+        let bytes = self.replica().read_blob(sha256).map_err(|e| match e {
+            onsite_client::Error::File { .. } => UiError::new(
                 "photo_not_here",
                 "this photo is not on this device yet; it will be fetched on the next sync",
-            )
+            ),
+            other => other.into(),
         })?;
-        let media_type = media_type_of(&bytes);
         Ok(format!(
-            "data:{media_type};base64,{}",
+            "data:{};base64,{}",
+            media_type_of(&bytes),
             base64::engine::general_purpose::STANDARD.encode(&bytes)
         ))
     }
@@ -270,8 +255,7 @@ impl AppState {
         strokes: Vec<Vec<StrokePoint>>,
     ) -> Result<JobDetail, UiError> {
         self.write_then_detail(job_id, |r, id| {
-            let text = r.sign_off_text(id)?;
-            r.add_signature(id, signer_name, strokes, &text).map(drop)
+            r.sign_current(id, signer_name, strokes).map(drop)
         })
     }
 
@@ -325,17 +309,6 @@ impl AppState {
     }
 }
 
-/// The end of the technician's local day, in UTC: jobs before it are today's.
-fn end_of_local_day() -> chrono::DateTime<Utc> {
-    let tomorrow = Local::now().date_naive() + Duration::days(1);
-    let midnight = tomorrow.and_hms_opt(0, 0, 0).expect("midnight");
-    Local
-        .from_local_datetime(&midnight)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|| Utc::now() + Duration::hours(24))
-}
-
 /// How this device is listed in the office: the machine's name.
 fn device_name() -> String {
     let host = std::fs::read_to_string("/etc/hostname")
@@ -350,83 +323,12 @@ fn device_name() -> String {
     }
 }
 
-/// The image type from the first bytes, for the `data:` URL.
-fn media_type_of(bytes: &[u8]) -> &'static str {
-    match bytes {
-        [0xFF, 0xD8, 0xFF, ..] => "image/jpeg",
-        [0x89, b'P', b'N', b'G', ..] => "image/png",
-        [
-            b'R',
-            b'I',
-            b'F',
-            b'F',
-            _,
-            _,
-            _,
-            _,
-            b'W',
-            b'E',
-            b'B',
-            b'P',
-            ..,
-        ] => "image/webp",
-        _ => "application/octet-stream",
-    }
-}
-
-/// A file removed when dropped, whatever happens to the photo.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn write(dir: &Path, file_name: &str, bytes: &[u8]) -> Result<TempFile, UiError> {
-        std::fs::create_dir_all(dir).map_err(io_error)?;
-        // Keep the user's name (the error messages mention it) but never its path.
-        let name: String = Path::new(file_name)
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-            .chars()
-            .map(|c| {
-                if c.is_alphanumeric() || ".-_ ".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let name = if name.trim_matches('.').is_empty() {
-            "photo".to_owned()
-        } else {
-            name
-        };
-        let path = dir.join(format!("{}-{name}", uuid::Uuid::now_v7()));
-        std::fs::write(&path, bytes).map_err(io_error)?;
-        Ok(TempFile(path))
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-fn io_error(e: std::io::Error) -> UiError {
-    UiError::new(
-        "io",
-        format!("could not store the photo on this device: {e}"),
-    )
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use std::sync::Mutex as StdMutex;
     use std::time::Duration as StdDuration;
 
+    use chrono::Utc;
     use onsite_client::RetryPolicy;
     use onsite_client::sample::{day_of_jobs, sample_technician};
     use onsite_model::checklist::ItemKind;
@@ -636,9 +538,11 @@ pub(crate) mod tests {
             )
             .unwrap();
         assert_eq!(after.photos.len(), 2);
+        // Photos go from memory into the pipeline: no temporary files are left behind (the
+        // folder once used for them is never created).
         let incoming = dir.path().join("incoming");
         assert_eq!(
-            std::fs::read_dir(&incoming).unwrap().count(),
+            std::fs::read_dir(&incoming).map_or(0, |d| d.count()),
             0,
             "temporary files are removed"
         );

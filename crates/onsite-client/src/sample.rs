@@ -246,7 +246,6 @@ pub fn sign_as_customer(
     job: onsite_model::ids::WorkOrderId,
 ) -> crate::Result<onsite_model::entities::Signature> {
     use onsite_model::entities::StrokePoint;
-    let text = r.sign_off_text(job)?;
     let stroke = vec![
         StrokePoint {
             x: 10.0,
@@ -264,5 +263,5 @@ pub fn sign_as_customer(
             t: 160,
         },
     ];
-    r.add_signature(job, "Customer", vec![stroke], &text)
+    r.sign_current(job, "Customer", vec![stroke])
 }

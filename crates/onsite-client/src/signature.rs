@@ -131,6 +131,18 @@ impl Replica {
         self.record_signature(job, signer_name, strokes, report_text)
     }
 
+    /// Records the signature over the job's sign-off text as it reads now: what the signer
+    /// is shown on the pad.
+    pub fn sign_current(
+        &mut self,
+        job: WorkOrderId,
+        signer_name: &str,
+        strokes: Vec<Vec<StrokePoint>>,
+    ) -> Result<Signature> {
+        let text = self.sign_off_text(job)?;
+        self.record_signature(job, signer_name, strokes, &text)
+    }
+
     /// Validates and renders the strokes, stores the PNG as a blob, then records the
     /// signature (bound to the sha256 of `report_text`) with its op in one transaction.
     fn record_signature(

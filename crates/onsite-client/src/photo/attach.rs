@@ -79,7 +79,43 @@ impl Replica {
             path: file.to_owned(),
             source: e,
         })?;
-        let processed = process_photo(file, &bytes, opts)?;
+        self.store_photo(job, file, &bytes, kind, caption, opts)
+    }
+
+    /// Attaches a photo the shell already holds in memory (a file picker's or a drop's
+    /// bytes) with the default options; `name` is the technician's name for it, used in
+    /// messages only.
+    pub fn attach_photo_bytes(
+        &mut self,
+        job: WorkOrderId,
+        name: &str,
+        bytes: &[u8],
+        kind: PhotoKind,
+        caption: Option<&str>,
+    ) -> Result<Photo> {
+        open_job(&self.conn, job)?;
+        self.store_photo(
+            job,
+            Path::new(name),
+            bytes,
+            kind,
+            caption,
+            &PhotoOptions::default(),
+        )
+        .map(|a| a.photo)
+    }
+
+    /// The pipeline and the storage over the bytes of `file` (named in messages only).
+    fn store_photo(
+        &mut self,
+        job: WorkOrderId,
+        file: &Path,
+        bytes: &[u8],
+        kind: PhotoKind,
+        caption: Option<&str>,
+        opts: &PhotoOptions,
+    ) -> Result<AttachedPhoto> {
+        let processed = process_photo(file, bytes, opts)?;
         let caption = caption
             .map(str::trim)
             .filter(|c| !c.is_empty())
@@ -112,7 +148,7 @@ impl Replica {
             .dir()
             .join(ORIGINALS_DIR)
             .join(format!("{photo_id}.{}", processed.format.extension()));
-        write_file_atomically(&original_path, &bytes)?;
+        write_file_atomically(&original_path, bytes)?;
 
         let stored = self.write(|w| {
             open_job(w.tx, job)?;
