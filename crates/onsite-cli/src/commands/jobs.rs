@@ -1,7 +1,7 @@
 //! Finding jobs and moving them through their status steps.
 
-use chrono::{Duration, Local, TimeZone, Utc};
-use onsite_client::{Day, JobDetail, JobSummary, Replica};
+use chrono::Local;
+use onsite_client::{Day, JobDetail, JobSummary, Replica, end_of_local_day};
 use onsite_model::entities::StatusEvent;
 use onsite_model::ids::WorkOrderId;
 
@@ -11,7 +11,7 @@ use crate::render;
 
 pub fn list(r: &Replica, out: Output, scope: Scope) -> anyhow::Result<()> {
     let day = Day {
-        end: end_of_local_day(),
+        end: end_of_local_day(r.now()),
     };
     let jobs = r.jobs(scope.into(), day)?;
     out.print(&jobs, |jobs: &Vec<JobSummary>| render::job_list(jobs))
@@ -42,14 +42,4 @@ pub fn step(
             e.at.with_timezone(&Local).format("%H:%M")
         )
     })
-}
-
-fn end_of_local_day() -> chrono::DateTime<Utc> {
-    let today = Local::now().date_naive() + Duration::days(1);
-    let midnight = today.and_hms_opt(0, 0, 0).expect("midnight");
-    Local
-        .from_local_datetime(&midnight)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|| Utc::now() + Duration::hours(24))
 }

@@ -34,8 +34,7 @@ pub fn sign(
             strokes_file.display()
         )
     })?;
-    let report = r.sign_off_text(id)?;
-    let sig = r.add_signature(id, signer, strokes, &report)?;
+    let sig = r.sign_current(id, signer, strokes)?;
     out.print(&sig, |s| {
         format!(
             "signed by {} at {}\n",
