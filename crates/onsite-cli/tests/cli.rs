@@ -1,10 +1,7 @@
 //! The `onsite` binary as a script or a support engineer uses it.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::thread::JoinHandle;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 fn onsite(data: &Path, args: &[&str]) -> Output {
@@ -277,22 +274,6 @@ fn a_process_killed_mid_transaction_leaves_neither_data_nor_ops() {
     assert_eq!(seqs, vec![2, 1]);
 }
 
-/// `onsite --json login` as alice, with the password on stdin.
-fn login(data: &Path, server: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_onsite"))
-        .arg("--data")
-        .arg(data)
-        .args(["--json", "login", "--server", server, "--username", "alice"])
-        .env_remove("ONSITE_FAULT")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run onsite login");
-    writeln!(child.stdin.take().unwrap(), "onsite-demo").unwrap();
-    child.wait_with_output().unwrap()
-}
-
 /// The `{code, message}` a `--json` failure writes to stderr.
 fn json_error(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stderr).unwrap_or_else(|e| {
@@ -300,55 +281,6 @@ fn json_error(out: &Output) -> serde_json::Value {
             "stderr is not one JSON error ({e}): {}",
             String::from_utf8_lossy(&out.stderr)
         )
-    })
-}
-
-/// A stand-in for the server on a loopback port: it gives each request the next answer
-/// (status, JSON body), one connection each, then closes the port. Returns its URL.
-fn stand_in_server(answers: Vec<(u16, serde_json::Value)>) -> (String, JoinHandle<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let served = std::thread::spawn(move || {
-        for (status, body) in answers {
-            let (conn, _) = listener.accept().unwrap();
-            let mut reader = BufReader::new(conn);
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                reader.read_line(&mut line).unwrap();
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap();
-                }
-                if line == "\r\n" {
-                    break;
-                }
-            }
-            reader.read_exact(&mut vec![0; length]).unwrap();
-            let body = body.to_string();
-            write!(
-                reader.get_mut(),
-                "HTTP/1.1 {status} Answer\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            )
-            .unwrap();
-        }
-    });
-    (url, served)
-}
-
-/// What the server answers alice's sign-in from the device `device_id`.
-fn signed_in_as_alice(device_id: &str) -> serde_json::Value {
-    serde_json::json!({
-        "token": "device-token",
-        "user": {
-            "id": onsite_model::ids::UserId::new(&onsite_model::clock::SystemIds),
-            "username": "alice",
-            "name": "Alice",
-            "role": "technician",
-        },
-        "device_id": device_id,
-        "server_time": onsite_model::time::format_ts(&chrono::Utc::now()),
-        "epoch": "epoch-1",
     })
 }
 
@@ -361,47 +293,5 @@ fn a_sync_before_signing_in_says_not_signed_in() {
     assert_eq!(out.status.code(), Some(6));
 }
 
-#[test]
-fn a_sync_to_an_unreachable_server_says_server_unreachable() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let device_id = json(d, &["init"])["device_id"].as_str().unwrap().to_owned();
-    let (url, served) = stand_in_server(vec![(200, signed_in_as_alice(&device_id))]);
-    let out = login(d, &url);
-    assert!(
-        out.status.success(),
-        "login: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    served.join().unwrap();
-
-    // The port is closed now.
-    let out = onsite(d, &["--json", "sync", "--attempts", "1"]);
-    let err = json_error(&out);
-    assert_eq!(err["code"], "server_unreachable", "{err}");
-    assert!(err["message"].as_str().unwrap().contains(&url), "{err}");
-    assert_eq!(out.status.code(), Some(5));
-
-    let out = login(d, &url);
-    assert_eq!(json_error(&out)["code"], "server_unreachable");
-    assert_eq!(out.status.code(), Some(5));
-}
-
-#[test]
-fn a_refused_sign_in_carries_the_refusal_code() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let refusal = |code: &str| serde_json::json!({ "code": code, "message": "no" });
-
-    let (url, served) = stand_in_server(vec![(409, refusal("device_taken"))]);
-    let out = login(d, &url);
-    served.join().unwrap();
-    assert_eq!(json_error(&out)["code"], "device_taken");
-    assert_eq!(out.status.code(), Some(7), "refused by the server");
-
-    let (url, served) = stand_in_server(vec![(401, refusal("bad_credentials"))]);
-    let out = login(d, &url);
-    served.join().unwrap();
-    assert_eq!(json_error(&out)["code"], "unauthorized");
-    assert_eq!(out.status.code(), Some(6), "sign-in refused");
-}
+// Failures that need a server (unreachable, refused sign-ins) are tested against the real
+// server binary in the workspace tests: tests/cli_failures.rs.
