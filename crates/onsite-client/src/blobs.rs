@@ -104,7 +104,8 @@ impl Replica {
         self.dir().join(BLOB_DIR).join(&sha256[..2]).join(sha256)
     }
 
-    /// Stores bytes as a content-addressed blob file (no database row) and returns its sha256.
+    /// Stores `bytes` as the blob file of `sha256` (written to a temp name, fsynced, renamed;
+    /// no database row). A file of the same size already there is kept.
     pub(crate) fn store_blob_file(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
         let path = self.blob_path(sha256);
         if let Ok(meta) = std::fs::metadata(&path)

@@ -1,4 +1,6 @@
-//! The records of DESIGN.md's data model, as they travel between replica, wire and server.
+//! The replicated records (work orders, customers, assets, answers, parts, times, notes,
+//! photos, signatures, feedback) as they travel between replica, wire and server, each
+//! with the `validate()` both sides run before storing it.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
