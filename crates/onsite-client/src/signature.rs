@@ -118,19 +118,6 @@ pub struct SignatureStatus {
 }
 
 impl Replica {
-    /// Records the customer's signature over the report text they were shown: the strokes
-    /// are checked and rendered to a PNG blob, and the signature binds the sha256 of
-    /// `report_text` so [`Replica::verify_signature`] shows a later edit.
-    pub fn add_signature(
-        &mut self,
-        job: WorkOrderId,
-        signer_name: &str,
-        strokes: Vec<Vec<StrokePoint>>,
-        report_text: &str,
-    ) -> Result<Signature> {
-        self.record_signature(job, signer_name, strokes, report_text)
-    }
-
     /// Records the signature over the job's sign-off text as it reads now: what the signer
     /// is shown on the pad.
     pub fn sign_current(
@@ -140,12 +127,13 @@ impl Replica {
         strokes: Vec<Vec<StrokePoint>>,
     ) -> Result<Signature> {
         let text = self.sign_off_text(job)?;
-        self.record_signature(job, signer_name, strokes, &text)
+        self.add_signature(job, signer_name, strokes, &text)
     }
 
-    /// Validates and renders the strokes, stores the PNG as a blob, then records the
-    /// signature (bound to the sha256 of `report_text`) with its op in one transaction.
-    fn record_signature(
+    /// Records the customer's signature over the report text they were shown: the strokes
+    /// are checked and rendered to a PNG blob, and the signature binds the sha256 of
+    /// `report_text` so [`Replica::verify_signature`] shows a later edit.
+    pub fn add_signature(
         &mut self,
         job: WorkOrderId,
         signer_name: &str,
