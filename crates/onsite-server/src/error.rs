@@ -82,6 +82,18 @@ impl From<rusqlite::Error> for Error {
     }
 }
 
+impl From<tokio_postgres::Error> for Error {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Error::Storage(Box::new(e))
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for Error {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        Error::Storage(Box::new(e))
+    }
+}
+
 impl Error {
     pub fn refused(kind: Refusal, code: &'static str, message: impl Into<String>) -> Self {
         Error::Refused {

@@ -1,5 +1,5 @@
 //! The Onsite server: the sync protocol for devices and the back-office API, over a
-//! storage trait with an embedded SQLite backend.
+//! storage trait with an embedded SQLite backend and a PostgreSQL one.
 
 pub mod auth;
 pub mod blobs;
@@ -7,7 +7,7 @@ pub mod error;
 pub mod store;
 
 pub use error::{Error, Result};
-pub use store::{SqliteStore, Store, StoreOptions};
+pub use store::{PostgresStore, SqliteStore, Store, StoreOptions};
 pub mod api;
 pub mod config;
 pub mod demo;

@@ -1,4 +1,5 @@
-//! `onsite-server`: serve the API, or administer a data directory directly.
+//! `onsite-server`: serve the API, or administer its store directly (the SQLite database in
+//! the data directory, or the PostgreSQL database named by `--database`).
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -10,8 +11,8 @@ use clap::{Args, Parser, Subcommand};
 use onsite_model::{Clock, DeviceId, Role, SystemClock, SystemIds};
 use onsite_server::api::{AppState, router};
 use onsite_server::blobs::FsBlobStore;
-use onsite_server::config::Config;
-use onsite_server::store::{NewUser, Password, SqliteStore, Store, StoreOptions};
+use onsite_server::config::{Config, redact_url};
+use onsite_server::store::{NewUser, Password, PostgresStore, SqliteStore, Store, StoreOptions};
 
 #[derive(Parser)]
 #[command(
@@ -26,10 +27,14 @@ struct Cli {
 
 #[derive(Args, Clone)]
 struct Location {
-    /// Data directory (holds onsite.db). Default ./onsite-data, or ONSITE_DATA.
+    /// Data directory (holds onsite.db and the blobs). Default ./onsite-data, or ONSITE_DATA.
     #[arg(long, global = true)]
     data: Option<PathBuf>,
-    /// TOML config file with `listen` and `data`.
+    /// PostgreSQL URL (postgres://user:password@host:port/dbname) holding the store instead
+    /// of onsite.db in the data directory; or ONSITE_DATABASE. Blobs stay in the data directory.
+    #[arg(long, global = true)]
+    database: Option<String>,
+    /// TOML config file with `listen`, `data` and `database`.
     #[arg(long, global = true)]
     config: Option<PathBuf>,
 }
@@ -109,17 +114,31 @@ fn config(loc: &Location, listen: Option<String>) -> anyhow::Result<Config> {
         |k| std::env::var(k).ok(),
         listen,
         loc.data.clone(),
+        loc.database.clone(),
     )?)
 }
 
-fn open_store(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<SqliteStore> {
-    SqliteStore::open(
-        &cfg.data,
-        clock,
-        Arc::new(SystemIds),
-        StoreOptions::default(),
-    )
-    .with_context(|| format!("opening the data directory {}", cfg.data.display()))
+/// The store the configuration names: PostgreSQL for a `postgres://` URL, else SQLite in the
+/// data directory.
+fn open_store(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<dyn Store>> {
+    let ids = Arc::new(SystemIds);
+    let options = StoreOptions::default();
+    match cfg.database.as_deref() {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let store = PostgresStore::connect(url, clock, ids, options)
+                .with_context(|| format!("connecting to the database {}", redact_url(url)))?;
+            Ok(Arc::new(store))
+        }
+        Some(url) => bail!(
+            "--database {}: not a PostgreSQL URL; use postgres://user:password@host:port/dbname, or leave it out for SQLite in --data",
+            redact_url(url)
+        ),
+        None => {
+            let store = SqliteStore::open(&cfg.data, clock, ids, options)
+                .with_context(|| format!("opening the data directory {}", cfg.data.display()))?;
+            Ok(Arc::new(store))
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -232,7 +251,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             loc,
         } => {
             let store = open_store(&config(&loc, None)?, clock.clone())?;
-            let s = onsite_server::demo::load(&store, clock.now())?;
+            let s = onsite_server::demo::load(store.as_ref(), clock.now())?;
             println!(
                 "demo loaded: {} users created, {} customers, {} assets, {} work orders (password for new users: {})",
                 s.users_created,
@@ -246,20 +265,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(cfg: Config, store: SqliteStore, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
+async fn serve(cfg: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
     let blobs = FsBlobStore::open(&cfg.data)
         .with_context(|| format!("opening the blob folder in {}", cfg.data.display()))?;
-    let app = router(AppState::new(Arc::new(store), Arc::new(blobs), clock));
+    let app = router(AppState::new(store, Arc::new(blobs), clock));
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "onsite-server listening on http://{addr}")?;
         out.flush()?;
     }
-    tracing::info!(%addr, data = %cfg.data.display(), "serving");
+    let database = match cfg.database.as_deref() {
+        Some(url) => redact_url(url),
+        None => cfg.data.join("onsite.db").display().to_string(),
+    };
+    tracing::info!(%addr, data = %cfg.data.display(), %database, "serving");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;

@@ -15,7 +15,7 @@ use onsite_model::{
 use onsite_server::store::{
     NewAsset, NewCustomer, NewUser, NewWorkOrder, Password, PasswordCost, Principal,
 };
-use onsite_server::{SqliteStore, Store, StoreOptions};
+use onsite_server::{PostgresStore, SqliteStore, Store, StoreOptions};
 
 /// A backend the story tests run on.
 pub trait TestBackend {
@@ -41,8 +41,90 @@ impl TestBackend for Sqlite {
     }
 }
 
+/// PostgreSQL at `ONSITE_TEST_POSTGRES_URL` (set by `scripts/with-postgres`): every store
+/// gets a database of its own, so tests run in parallel.
+pub struct Postgres;
+
+impl TestBackend for Postgres {
+    fn open(_dir: &Path, clock: Arc<FixedClock>) -> Arc<dyn Store> {
+        Arc::new(
+            PostgresStore::connect(
+                &fresh_postgres_database(),
+                clock,
+                Arc::new(SystemIds),
+                StoreOptions {
+                    password_cost: PasswordCost::Fast,
+                },
+            )
+            .unwrap(),
+        )
+    }
+}
+
+/// The cluster's URL, or `None` after saying that `test` did not run. Panics instead when
+/// `ONSITE_REQUIRE_POSTGRES=1`, so a run that must cover PostgreSQL cannot skip it.
+pub fn postgres_url(test: &str) -> Option<String> {
+    use std::io::Write;
+    if let Some(url) = std::env::var("ONSITE_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
+        return Some(url);
+    }
+    if std::env::var("ONSITE_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+        panic!(
+            "{test}: ONSITE_REQUIRE_POSTGRES=1 but ONSITE_TEST_POSTGRES_URL is not set; run the tests under scripts/with-postgres"
+        );
+    }
+    // Straight to stderr, past the test harness's capture, so the skip is visible.
+    let _ = writeln!(
+        std::io::stderr(),
+        "{test}: did not run on PostgreSQL (ONSITE_TEST_POSTGRES_URL is not set; run under scripts/with-postgres)"
+    );
+    None
+}
+
+/// Creates an empty database `t_<uuid>` on the cluster and returns its URL.
+pub fn fresh_postgres_database() -> String {
+    let url = postgres_url("a PostgreSQL store").expect("ONSITE_TEST_POSTGRES_URL is not set");
+    let name = format!("t_{}", uuid::Uuid::now_v7().simple());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("connecting to ONSITE_TEST_POSTGRES_URL: {e}"));
+        let conn = tokio::spawn(conn);
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        drop(client);
+        let _ = conn.await;
+    });
+    with_database(&url, &name)
+}
+
+/// `url` naming database `name` instead of its own.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let host_start = base
+        .find("://")
+        .map(|i| i + 3)
+        .expect("ONSITE_TEST_POSTGRES_URL is a postgres:// URL");
+    let path_start = base[host_start..]
+        .find('/')
+        .map_or(base.len(), |i| host_start + i);
+    format!("{}/{name}{query}", &base[..path_start])
+}
+
 /// Runs each named generic test `fn name<B: TestBackend>()` once per backend, as
-/// `<backend>::name`.
+/// `<backend>::name`. The PostgreSQL ones run when `ONSITE_TEST_POSTGRES_URL` is set.
 #[macro_export]
 macro_rules! for_each_backend {
     ($($test:ident),* $(,)?) => {
@@ -50,6 +132,15 @@ macro_rules! for_each_backend {
             $(#[test]
             fn $test() {
                 super::$test::<super::common::Sqlite>();
+            })*
+        }
+        mod postgres {
+            $(#[test]
+            fn $test() {
+                if super::common::postgres_url(concat!("postgres::", stringify!($test))).is_none() {
+                    return;
+                }
+                super::$test::<super::common::Postgres>();
             })*
         }
     };

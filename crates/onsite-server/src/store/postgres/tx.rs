@@ -1,0 +1,696 @@
+//! The storage primitives in SQL, over one open transaction; the same queries as
+//! `sqlite/tx.rs`, in PostgreSQL's dialect, with the same ordering so state checksums agree.
+
+use onsite_model::merge::FieldStamp;
+use onsite_model::time::{Timestamp, format_ts, parse_ts};
+use onsite_model::wire::{RowChange, RowKind};
+use onsite_model::{Asset, Customer, DeviceId, User, UserId, WorkOrder, WorkOrderId};
+use serde_json::Value;
+use tokio::runtime::Handle;
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+
+use super::super::backend::{
+    Counter, DeviceOwner, DocTable, JobRef, ReadTx, StoredRow, TokenHolder, WriteTx,
+};
+use super::super::interface::{DeviceInfo, WorkOrderFilter};
+use crate::error::{Error, Result};
+
+type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
+
+/// The open transaction (read or write; the engine only writes through `WriteTx`). Each call
+/// blocks the calling thread on one statement, prepared once per connection.
+pub(super) struct PgTx<'t, 'c> {
+    tx: &'t deadpool_postgres::Transaction<'c>,
+    rt: &'t Handle,
+}
+
+impl<'t, 'c> PgTx<'t, 'c> {
+    pub(super) fn new(tx: &'t deadpool_postgres::Transaction<'c>, rt: &'t Handle) -> Self {
+        Self { tx, rt }
+    }
+
+    fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>> {
+        self.rt.block_on(async {
+            let stmt = self.tx.prepare_cached(sql).await?;
+            Ok(self.tx.query(&stmt, params).await?)
+        })
+    }
+
+    fn opt(&self, sql: &str, params: Params<'_>) -> Result<Option<Row>> {
+        self.rt.block_on(async {
+            let stmt = self.tx.prepare_cached(sql).await?;
+            Ok(self.tx.query_opt(&stmt, params).await?)
+        })
+    }
+
+    fn one(&self, sql: &str, params: Params<'_>) -> Result<Row> {
+        self.rt.block_on(async {
+            let stmt = self.tx.prepare_cached(sql).await?;
+            Ok(self.tx.query_one(&stmt, params).await?)
+        })
+    }
+
+    fn exec(&self, sql: &str, params: Params<'_>) -> Result<u64> {
+        self.rt.block_on(async {
+            let stmt = self.tx.prepare_cached(sql).await?;
+            Ok(self.tx.execute(&stmt, params).await?)
+        })
+    }
+
+    fn strings(&self, sql: &str, params: Params<'_>) -> Result<Vec<String>> {
+        self.query(sql, params)?
+            .iter()
+            .map(|r| Ok(r.try_get(0)?))
+            .collect()
+    }
+
+    fn exists(&self, sql: &str, params: Params<'_>) -> Result<bool> {
+        Ok(self.one(sql, params)?.try_get(0)?)
+    }
+}
+
+fn table(t: DocTable) -> &'static str {
+    match t {
+        DocTable::Users => "users",
+        DocTable::Customers => "customers",
+        DocTable::Assets => "assets",
+    }
+}
+
+fn ts(s: &str) -> Result<Timestamp> {
+    parse_ts(s).map_err(|e| Error::Internal(format!("stored time {s:?}: {e}")))
+}
+
+fn uuid(s: &str) -> Result<uuid::Uuid> {
+    s.parse::<uuid::Uuid>()
+        .map_err(|e| Error::Internal(format!("stored id {s:?}: {e}")))
+}
+
+fn seq(v: u64) -> i64 {
+    v.min(i64::MAX as u64) as i64
+}
+
+const VISIBLE_SQL: &str = "
+SELECT server_seq, kind, id, data, deleted FROM (
+    SELECT server_seq, 'user'::text AS kind, id, data, false AS deleted FROM users WHERE id = $1 AND server_seq > $2
+    UNION ALL
+    SELECT server_seq, 'work_order', id, data, false FROM work_orders WHERE assignee_id = $1 AND server_seq > $2
+    UNION ALL
+    SELECT c.server_seq, 'customer', c.id, c.data, false FROM customers c
+     WHERE c.server_seq > $2 AND c.id IN (SELECT customer_id FROM work_orders WHERE assignee_id = $1)
+    UNION ALL
+    SELECT a.server_seq, 'asset', a.id, a.data, false FROM assets a
+     WHERE a.server_seq > $2 AND a.id IN (SELECT asset_id FROM work_orders WHERE assignee_id = $1 AND asset_id IS NOT NULL)
+    UNION ALL
+    SELECT r.server_seq, r.kind, r.id, r.data, r.deleted FROM job_rows r
+     WHERE r.server_seq > $2 AND r.work_order_id IN (SELECT id FROM work_orders WHERE assignee_id = $1)
+    UNION ALL
+    SELECT server_seq, kind, id, NULL, true FROM removals WHERE user_id = $1 AND server_seq > $2 AND $4::boolean
+) AS visible
+WHERE NOT deleted OR $4::boolean
+ORDER BY server_seq
+LIMIT $3";
+
+impl ReadTx for PgTx<'_, '_> {
+    fn counter(&self, name: Counter) -> Result<u64> {
+        let v: i64 = self
+            .one(
+                "SELECT value FROM counters WHERE name = $1",
+                &[&name.as_str()],
+            )?
+            .try_get(0)?;
+        Ok(v as u64)
+    }
+
+    fn load_work_order(&self, id: WorkOrderId) -> Result<Option<(WorkOrder, u64)>> {
+        self.opt(
+            "SELECT data, server_seq FROM work_orders WHERE id = $1",
+            &[&id.to_string()],
+        )?
+        .map(|r| {
+            let data: String = r.try_get(0)?;
+            let s: i64 = r.try_get(1)?;
+            Ok((serde_json::from_str(&data)?, s as u64))
+        })
+        .transpose()
+    }
+
+    fn list_work_orders(&self, filter: &WorkOrderFilter) -> Result<Vec<String>> {
+        self.strings(
+            "SELECT data FROM work_orders
+             WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR assignee_id = $2)
+               AND ($3::text IS NULL OR appointment_start >= $3) AND ($4::text IS NULL OR appointment_start < $4)
+               AND ($5::boolean IS NULL OR needs_review = $5)
+               AND ($6::boolean IS NULL OR EXISTS (SELECT 1 FROM awaiting_evidence a WHERE a.work_order_id = work_orders.id) = $6)
+             ORDER BY appointment_start IS NULL, appointment_start, number",
+            &[
+                &filter.status.map(|s| s.as_str()),
+                &filter.assignee.map(|u| u.to_string()),
+                &filter.from.as_ref().map(format_ts),
+                &filter.to.as_ref().map(format_ts),
+                &filter.needs_review,
+                &filter.awaiting_evidence,
+            ],
+        )
+    }
+
+    fn load_job_row(&self, kind: &str, id: &str) -> Result<Option<StoredRow>> {
+        self.opt(
+            "SELECT data, deleted, server_seq FROM job_rows WHERE kind = $1 AND id = $2",
+            &[&kind, &id],
+        )?
+        .map(|r| {
+            let data: String = r.try_get(0)?;
+            let s: i64 = r.try_get(2)?;
+            Ok(StoredRow {
+                data: serde_json::from_str(&data)?,
+                deleted: r.try_get(1)?,
+                seq: s as u64,
+            })
+        })
+        .transpose()
+    }
+
+    fn job_rows(&self, wo: WorkOrderId, kind: &str) -> Result<Vec<String>> {
+        self.strings(
+            "SELECT data FROM job_rows WHERE work_order_id = $1 AND kind = $2 AND NOT deleted ORDER BY server_seq",
+            &[&wo.to_string(), &kind],
+        )
+    }
+
+    fn rows_of_kind(&self, kind: &str) -> Result<Vec<String>> {
+        self.strings(
+            "SELECT data FROM job_rows WHERE kind = $1 AND NOT deleted ORDER BY server_seq",
+            &[&kind],
+        )
+    }
+
+    fn job_items(&self, wo: WorkOrderId) -> Result<Vec<(String, String)>> {
+        self.query(
+            "SELECT kind, id FROM job_rows WHERE work_order_id = $1 AND NOT deleted ORDER BY server_seq",
+            &[&wo.to_string()],
+        )?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+    }
+
+    fn field_stamp(&self, entity: &str, id: &str, field: &str) -> Result<Option<FieldStamp>> {
+        self.opt(
+            "SELECT version, hlc, device_id FROM field_stamps WHERE entity = $1 AND entity_id = $2 AND field = $3",
+            &[&entity, &id, &field],
+        )?
+        .map(|r| {
+            let v: i64 = r.try_get(0)?;
+            let h: String = r.try_get(1)?;
+            let d: Option<String> = r.try_get(2)?;
+            Ok(FieldStamp {
+                version: v as u64,
+                hlc: h
+                    .parse()
+                    .map_err(|e| Error::Internal(format!("stored hlc: {e}")))?,
+                device_id: d
+                    .map(|d| d.parse())
+                    .transpose()
+                    .map_err(|e| Error::Internal(format!("stored device: {e}")))?,
+            })
+        })
+        .transpose()
+    }
+
+    fn load_doc(&self, t: DocTable, id: &str) -> Result<Option<String>> {
+        let sql = format!("SELECT data FROM {} WHERE id = $1", table(t));
+        self.opt(&sql, &[&id])?
+            .map(|r| Ok(r.try_get(0)?))
+            .transpose()
+    }
+
+    fn list_docs(&self, t: DocTable) -> Result<Vec<String>> {
+        let order = if t == DocTable::Users {
+            "username"
+        } else {
+            "server_seq"
+        };
+        self.strings(
+            &format!("SELECT data FROM {} ORDER BY {order}", table(t)),
+            &[],
+        )
+    }
+
+    fn user_by_username(&self, username: &str) -> Result<Option<(String, String)>> {
+        self.opt(
+            "SELECT data, password_hash FROM users WHERE username = $1",
+            &[&username],
+        )?
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .transpose()
+    }
+
+    fn ever_assigned(&self, wo: WorkOrderId, user: UserId) -> Result<bool> {
+        self.exists(
+            "SELECT EXISTS (SELECT 1 FROM assignment_history WHERE work_order_id = $1 AND user_id = $2)",
+            &[&wo.to_string(), &user.to_string()],
+        )
+    }
+
+    fn referenced_elsewhere(
+        &self,
+        user: UserId,
+        what: JobRef,
+        id: &str,
+        except: WorkOrderId,
+    ) -> Result<bool> {
+        let column = match what {
+            JobRef::Customer => "customer_id",
+            JobRef::Asset => "asset_id",
+        };
+        let sql = format!(
+            "SELECT EXISTS (SELECT 1 FROM work_orders WHERE assignee_id = $1 AND {column} = $2 AND id <> $3)"
+        );
+        self.exists(&sql, &[&user.to_string(), &id, &except.to_string()])
+    }
+
+    fn visible_rows(
+        &self,
+        user: UserId,
+        cursor: u64,
+        limit: u64,
+        with_removals: bool,
+    ) -> Result<Vec<RowChange>> {
+        let rows = self.query(
+            VISIBLE_SQL,
+            &[&user.to_string(), &seq(cursor), &seq(limit), &with_removals],
+        )?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let server_seq: i64 = r.try_get(0)?;
+            let kind: String = r.try_get(1)?;
+            let data: Option<String> = r.try_get(3)?;
+            let deleted: bool = r.try_get(4)?;
+            let row = match (deleted, data) {
+                (false, Some(d)) => Some(serde_json::from_str(&d)?),
+                _ => None,
+            };
+            out.push(RowChange {
+                server_seq: server_seq as u64,
+                kind: kind
+                    .parse::<RowKind>()
+                    .map_err(|e| Error::Internal(format!("stored row kind: {e}")))?,
+                id: r.try_get(2)?,
+                row,
+            });
+        }
+        Ok(out)
+    }
+
+    fn device_owner(&self, device: DeviceId) -> Result<Option<DeviceOwner>> {
+        self.opt(
+            "SELECT user_id, revoked_at FROM devices WHERE id = $1",
+            &[&device.to_string()],
+        )?
+        .map(|r| {
+            let user: String = r.try_get(0)?;
+            let revoked: Option<String> = r.try_get(1)?;
+            Ok(DeviceOwner {
+                user_id: UserId(uuid(&user)?),
+                revoked: revoked.is_some(),
+            })
+        })
+        .transpose()
+    }
+
+    fn device_by_token(&self, token_hash: &str) -> Result<Option<TokenHolder>> {
+        self.opt(
+            "SELECT d.id, u.data, d.revoked_at, d.last_seen FROM devices d JOIN users u ON u.id = d.user_id
+             WHERE d.token_hash = $1",
+            &[&token_hash],
+        )?
+        .map(|r| {
+            let device: String = r.try_get(0)?;
+            let revoked: Option<String> = r.try_get(2)?;
+            let last_seen: Option<String> = r.try_get(3)?;
+            Ok(TokenHolder {
+                device_id: DeviceId(uuid(&device)?),
+                user_json: r.try_get(1)?,
+                revoked: revoked.is_some(),
+                last_seen: last_seen.and_then(|s| parse_ts(&s).ok()),
+            })
+        })
+        .transpose()
+    }
+
+    fn devices(&self, only: Option<DeviceId>) -> Result<Vec<DeviceInfo>> {
+        let rows = self.query(
+            "SELECT d.id, d.user_id, u.username, d.name, d.registered_at, d.last_seen, d.revoked_at, d.last_acked_seq
+             FROM devices d JOIN users u ON u.id = d.user_id
+             WHERE $1::text IS NULL OR d.id = $1 ORDER BY u.username, d.registered_at",
+            &[&only.map(|d| d.to_string())],
+        )?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let id: String = r.try_get(0)?;
+            let user: String = r.try_get(1)?;
+            let reg: String = r.try_get(4)?;
+            let seen: Option<String> = r.try_get(5)?;
+            let revoked: Option<String> = r.try_get(6)?;
+            let acked: i64 = r.try_get(7)?;
+            out.push(DeviceInfo {
+                id: DeviceId(uuid(&id)?),
+                user_id: UserId(uuid(&user)?),
+                username: r.try_get(2)?,
+                name: r.try_get(3)?,
+                registered_at: ts(&reg)?,
+                last_seen: seen.as_deref().map(ts).transpose()?,
+                revoked_at: revoked.as_deref().map(ts).transpose()?,
+                last_acked_seq: acked as u64,
+            });
+        }
+        Ok(out)
+    }
+
+    fn device_acked_seq(&self, device: DeviceId) -> Result<u64> {
+        let acked: i64 = self
+            .one(
+                "SELECT last_acked_seq FROM devices WHERE id = $1",
+                &[&device.to_string()],
+            )?
+            .try_get(0)?;
+        Ok(acked as u64)
+    }
+
+    fn stored_outcome(&self, device: DeviceId, seq_: u64) -> Result<Option<String>> {
+        self.opt(
+            "SELECT outcome FROM op_outcomes WHERE device_id = $1 AND device_seq = $2",
+            &[&device.to_string(), &seq(seq_)],
+        )?
+        .map(|r| Ok(r.try_get(0)?))
+        .transpose()
+    }
+
+    fn acked_through(&self, device: DeviceId, high_water: u64) -> Result<Option<u64>> {
+        let acked: Option<i64> = self
+            .one(
+                "SELECT MAX(device_seq) FROM op_outcomes WHERE device_id = $1 AND high_water <= $2",
+                &[&device.to_string(), &seq(high_water)],
+            )?
+            .try_get(0)?;
+        Ok(acked.map(|a| a as u64))
+    }
+
+    fn blob_held(&self, sha256: &str) -> Result<bool> {
+        self.exists(
+            "SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = $1)",
+            &[&sha256],
+        )
+    }
+
+    fn blob_on_jobs_of(&self, user: UserId, sha256: &str) -> Result<bool> {
+        self.exists(
+            "SELECT EXISTS (
+                 SELECT 1 FROM job_rows r JOIN work_orders w ON w.id = r.work_order_id
+                  WHERE w.assignee_id = $1 AND NOT r.deleted
+                    AND ((r.kind = 'photo' AND ((r.data::jsonb) ->> 'sha256' = $2 OR (r.data::jsonb) ->> 'thumb_sha256' = $2))
+                      OR (r.kind = 'signature' AND (r.data::jsonb) ->> 'png_sha256' = $2)))",
+            &[&user.to_string(), &sha256],
+        )
+    }
+
+    fn jobs_awaiting(&self, sha256: &str) -> Result<Vec<WorkOrderId>> {
+        self.strings(
+            "SELECT work_order_id FROM awaiting_evidence WHERE sha256 = $1 ORDER BY work_order_id COLLATE \"C\"",
+            &[&sha256],
+        )?
+        .iter()
+        .map(|id| Ok(WorkOrderId(uuid(id)?)))
+        .collect()
+    }
+}
+
+impl WriteTx for PgTx<'_, '_> {
+    fn bump_counter(&self, name: Counter) -> Result<u64> {
+        let v: i64 = self
+            .one(
+                "UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value",
+                &[&name.as_str()],
+            )?
+            .try_get(0)?;
+        Ok(v as u64)
+    }
+
+    fn set_counter(&self, name: Counter, value: u64) -> Result<()> {
+        self.exec(
+            "UPDATE counters SET value = $2 WHERE name = $1",
+            &[&name.as_str(), &seq(value)],
+        )?;
+        Ok(())
+    }
+
+    fn put_work_order(&self, wo: &WorkOrder, s: u64) -> Result<()> {
+        let id = wo.id.to_string();
+        self.exec(
+            "INSERT INTO work_orders (id, number, customer_id, asset_id, assignee_id, status, needs_review,
+                                      appointment_start, data, server_seq)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (id) DO UPDATE SET number = excluded.number, customer_id = excluded.customer_id,
+                 asset_id = excluded.asset_id, assignee_id = excluded.assignee_id, status = excluded.status,
+                 needs_review = excluded.needs_review, appointment_start = excluded.appointment_start,
+                 data = excluded.data, server_seq = excluded.server_seq",
+            &[
+                &id,
+                &wo.number,
+                &wo.customer_id.to_string(),
+                &wo.asset_id.map(|a| a.to_string()),
+                &wo.assignee_id.map(|a| a.to_string()),
+                &wo.status.as_str(),
+                &wo.needs_review,
+                &wo.appointment_start.as_ref().map(format_ts),
+                &serde_json::to_string(wo)?,
+                &seq(s),
+            ],
+        )?;
+        self.exec(
+            "DELETE FROM awaiting_evidence WHERE work_order_id = $1",
+            &[&id],
+        )?;
+        for sha in &wo.awaiting_evidence {
+            self.exec(
+                "INSERT INTO awaiting_evidence (work_order_id, sha256) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&id, sha],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn put_job_row(
+        &self,
+        kind: &str,
+        id: &str,
+        wo: WorkOrderId,
+        data: &Value,
+        deleted: bool,
+        s: u64,
+    ) -> Result<()> {
+        self.exec(
+            "INSERT INTO job_rows (kind, id, work_order_id, data, deleted, server_seq) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (kind, id) DO UPDATE SET data = excluded.data, deleted = excluded.deleted,
+                 server_seq = excluded.server_seq",
+            &[&kind, &id, &wo.to_string(), &serde_json::to_string(data)?, &deleted, &seq(s)],
+        )?;
+        Ok(())
+    }
+
+    fn set_job_row_seq(&self, kind: &str, id: &str, s: u64) -> Result<()> {
+        self.exec(
+            "UPDATE job_rows SET server_seq = $1 WHERE kind = $2 AND id = $3",
+            &[&seq(s), &kind, &id],
+        )?;
+        Ok(())
+    }
+
+    fn put_field_stamp(&self, entity: &str, id: &str, field: &str, s: &FieldStamp) -> Result<()> {
+        self.exec(
+            "INSERT INTO field_stamps (entity, entity_id, field, version, hlc, device_id) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (entity, entity_id, field) DO UPDATE SET version = excluded.version, hlc = excluded.hlc,
+                 device_id = excluded.device_id",
+            &[
+                &entity,
+                &id,
+                &field,
+                &seq(s.version),
+                &s.hlc.to_string(),
+                &s.device_id.map(|d| d.to_string()),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn record_assignment(&self, wo: WorkOrderId, user: UserId, at: Timestamp) -> Result<()> {
+        self.exec(
+            "INSERT INTO assignment_history (work_order_id, user_id, assigned_at) VALUES ($1, $2, $3)
+             ON CONFLICT (work_order_id, user_id) DO NOTHING",
+            &[&wo.to_string(), &user.to_string(), &format_ts(&at)],
+        )?;
+        Ok(())
+    }
+
+    fn put_removal(&self, user: UserId, kind: &str, id: &str, s: u64) -> Result<()> {
+        self.exec(
+            "INSERT INTO removals (user_id, kind, id, server_seq) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (user_id, kind, id) DO UPDATE SET server_seq = excluded.server_seq",
+            &[&user.to_string(), &kind, &id, &seq(s)],
+        )?;
+        Ok(())
+    }
+
+    fn clear_removal(&self, user: UserId, kind: &str, id: &str) -> Result<()> {
+        self.exec(
+            "DELETE FROM removals WHERE user_id = $1 AND kind = $2 AND id = $3",
+            &[&user.to_string(), &kind, &id],
+        )?;
+        Ok(())
+    }
+
+    fn insert_user(&self, user: &User, password_hash: &str, at: Timestamp, s: u64) -> Result<()> {
+        self.exec(
+            "INSERT INTO users (id, username, role, password_hash, data, created_at, server_seq)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &user.id.to_string(),
+                &user.username,
+                &user.role.as_str(),
+                &password_hash,
+                &serde_json::to_string(user)?,
+                &format_ts(&at),
+                &seq(s),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn put_customer(&self, customer: &Customer, s: u64) -> Result<()> {
+        self.exec(
+            "INSERT INTO customers (id, data, server_seq) VALUES ($1, $2, $3)
+             ON CONFLICT (id) DO UPDATE SET data = excluded.data, server_seq = excluded.server_seq",
+            &[
+                &customer.id.to_string(),
+                &serde_json::to_string(customer)?,
+                &seq(s),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn put_asset(&self, asset: &Asset, s: u64) -> Result<()> {
+        self.exec(
+            "INSERT INTO assets (id, customer_id, data, server_seq) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, data = excluded.data,
+                 server_seq = excluded.server_seq",
+            &[
+                &asset.id.to_string(),
+                &asset.customer_id.to_string(),
+                &serde_json::to_string(asset)?,
+                &seq(s),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn set_doc_seq(&self, t: DocTable, id: &str, s: u64) -> Result<()> {
+        let sql = format!("UPDATE {} SET server_seq = $1 WHERE id = $2", table(t));
+        self.exec(&sql, &[&seq(s), &id])?;
+        Ok(())
+    }
+
+    fn insert_device(
+        &self,
+        device: DeviceId,
+        user: UserId,
+        name: &str,
+        token_hash: &str,
+        at: Timestamp,
+    ) -> Result<()> {
+        self.exec(
+            "INSERT INTO devices (id, user_id, name, token_hash, registered_at, last_seen)
+             VALUES ($1, $2, $3, $4, $5, $5)",
+            &[
+                &device.to_string(),
+                &user.to_string(),
+                &name,
+                &token_hash,
+                &format_ts(&at),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn reissue_device_token(
+        &self,
+        device: DeviceId,
+        name: &str,
+        token_hash: &str,
+        at: Timestamp,
+    ) -> Result<()> {
+        self.exec(
+            "UPDATE devices SET name = $2, token_hash = $3, last_seen = $4 WHERE id = $1",
+            &[&device.to_string(), &name, &token_hash, &format_ts(&at)],
+        )?;
+        Ok(())
+    }
+
+    fn touch_device(&self, device: DeviceId, at: Timestamp) -> Result<()> {
+        self.exec(
+            "UPDATE devices SET last_seen = $2 WHERE id = $1",
+            &[&device.to_string(), &format_ts(&at)],
+        )?;
+        Ok(())
+    }
+
+    fn revoke_device(&self, device: DeviceId, at: Timestamp) -> Result<bool> {
+        let n = self.exec(
+            "UPDATE devices SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1",
+            &[&device.to_string(), &format_ts(&at)],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn set_device_acked(&self, device: DeviceId, acked: u64, at: Timestamp) -> Result<()> {
+        self.exec(
+            "UPDATE devices SET last_acked_seq = $2, last_seen = $3 WHERE id = $1",
+            &[&device.to_string(), &seq(acked), &format_ts(&at)],
+        )?;
+        Ok(())
+    }
+
+    fn store_outcome(
+        &self,
+        device: DeviceId,
+        device_seq: u64,
+        op_json: &str,
+        outcome_json: &str,
+        high_water: u64,
+        at: Timestamp,
+    ) -> Result<()> {
+        self.exec(
+            "INSERT INTO op_outcomes (device_id, device_seq, op, outcome, high_water, applied_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &device.to_string(),
+                &seq(device_seq),
+                &op_json,
+                &outcome_json,
+                &seq(high_water),
+                &format_ts(&at),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn insert_blob(&self, sha256: &str, size: u64, at: Timestamp) -> Result<()> {
+        self.exec(
+            "INSERT INTO blobs (sha256, size, stored_at) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING",
+            &[&sha256, &seq(size), &format_ts(&at)],
+        )?;
+        Ok(())
+    }
+}
