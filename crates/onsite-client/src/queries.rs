@@ -93,7 +93,7 @@ pub enum SlaTone {
     Ok,
     /// Running, with less than [`SLA_SOON`] left.
     Soon,
-    /// Past its deadline (running late, or met late).
+    /// Past its deadline: still running late, or the event came late (missed).
     Breached,
     Met,
 }
