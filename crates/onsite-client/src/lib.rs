@@ -25,6 +25,7 @@ pub use import::{ImportFile, ImportSummary};
 pub use local_day::end_of_local_day;
 pub use queries::{
     ChecklistLine, ChecklistProgress, Day, JobDetail, JobScope, JobSummary, LoggedOp,
+    SlaClockName, SlaTone, SlaView,
 };
 pub use replica::{DB_FILE, Fault, FaultPoint, Replica, ReplicaOptions};
 pub use sync::{RetryPolicy, SyncError, SyncProgress, SyncReport, SyncStatus};
