@@ -24,8 +24,8 @@ pub use error::{Error, PhotoProblem, Result};
 pub use import::{ImportFile, ImportSummary};
 pub use local_day::end_of_local_day;
 pub use queries::{
-    ChecklistLine, ChecklistProgress, Day, JobDetail, JobScope, JobSummary, LoggedOp,
-    SlaClockName, SlaTone, SlaView,
+    ChecklistLine, ChecklistProgress, Day, JobDetail, JobScope, JobSummary, LoggedOp, SlaClockName,
+    SlaTone, SlaView,
 };
 pub use replica::{DB_FILE, Fault, FaultPoint, Replica, ReplicaOptions};
 pub use sync::{RetryPolicy, SyncError, SyncProgress, SyncReport, SyncStatus};
