@@ -6,6 +6,7 @@
 //! goes through one serialized apply path that hands out the global `server_seq`.
 
 pub mod backend;
+mod columns;
 pub mod engine;
 mod interface;
 pub mod postgres;

@@ -13,6 +13,7 @@ use tokio_postgres::types::ToSql;
 use super::super::backend::{
     Counter, DeviceOwner, DocTable, JobRef, ReadTx, StoredRow, TokenHolder, WriteTx,
 };
+use super::super::columns::{DeviceColumns, field_stamp, table, uuid};
 use super::super::interface::{DeviceInfo, WorkOrderFilter};
 use crate::error::{Error, Result};
 
@@ -68,23 +69,6 @@ impl<'t, 'c> PgTx<'t, 'c> {
     fn exists(&self, sql: &str, params: Params<'_>) -> Result<bool> {
         Ok(self.one(sql, params)?.try_get(0)?)
     }
-}
-
-fn table(t: DocTable) -> &'static str {
-    match t {
-        DocTable::Users => "users",
-        DocTable::Customers => "customers",
-        DocTable::Assets => "assets",
-    }
-}
-
-fn ts(s: &str) -> Result<Timestamp> {
-    parse_ts(s).map_err(|e| Error::Internal(format!("stored time {s:?}: {e}")))
-}
-
-fn uuid(s: &str) -> Result<uuid::Uuid> {
-    s.parse::<uuid::Uuid>()
-        .map_err(|e| Error::Internal(format!("stored id {s:?}: {e}")))
 }
 
 fn seq(v: u64) -> i64 {
@@ -205,16 +189,7 @@ impl ReadTx for PgTx<'_, '_> {
             let v: i64 = r.try_get(0)?;
             let h: String = r.try_get(1)?;
             let d: Option<String> = r.try_get(2)?;
-            Ok(FieldStamp {
-                version: v as u64,
-                hlc: h
-                    .parse()
-                    .map_err(|e| Error::Internal(format!("stored hlc: {e}")))?,
-                device_id: d
-                    .map(|d| d.parse())
-                    .transpose()
-                    .map_err(|e| Error::Internal(format!("stored device: {e}")))?,
-            })
+            field_stamp(v, &h, d.as_deref())
         })
         .transpose()
     }
@@ -347,26 +322,21 @@ impl ReadTx for PgTx<'_, '_> {
              WHERE $1::text IS NULL OR d.id = $1 ORDER BY u.username, d.registered_at",
             &[&only.map(|d| d.to_string())],
         )?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let id: String = r.try_get(0)?;
-            let user: String = r.try_get(1)?;
-            let reg: String = r.try_get(4)?;
-            let seen: Option<String> = r.try_get(5)?;
-            let revoked: Option<String> = r.try_get(6)?;
-            let acked: i64 = r.try_get(7)?;
-            out.push(DeviceInfo {
-                id: DeviceId(uuid(&id)?),
-                user_id: UserId(uuid(&user)?),
-                username: r.try_get(2)?,
-                name: r.try_get(3)?,
-                registered_at: ts(&reg)?,
-                last_seen: seen.as_deref().map(ts).transpose()?,
-                revoked_at: revoked.as_deref().map(ts).transpose()?,
-                last_acked_seq: acked as u64,
-            });
-        }
-        Ok(out)
+        rows.iter()
+            .map(|r| {
+                DeviceColumns {
+                    id: r.try_get(0)?,
+                    user_id: r.try_get(1)?,
+                    username: r.try_get(2)?,
+                    name: r.try_get(3)?,
+                    registered_at: r.try_get(4)?,
+                    last_seen: r.try_get(5)?,
+                    revoked_at: r.try_get(6)?,
+                    last_acked_seq: r.try_get(7)?,
+                }
+                .decode()
+            })
+            .collect()
     }
 
     fn device_acked_seq(&self, device: DeviceId) -> Result<u64> {

@@ -10,28 +10,12 @@ use serde_json::Value;
 use super::super::backend::{
     Counter, DeviceOwner, DocTable, JobRef, ReadTx, StoredRow, TokenHolder, WriteTx,
 };
+use super::super::columns::{DeviceColumns, field_stamp, table, uuid};
 use super::super::interface::{DeviceInfo, WorkOrderFilter};
 use crate::error::{Error, Result};
 
 /// The open transaction (read or write; the engine only writes through `WriteTx`).
 pub(super) struct SqliteTx<'a>(pub &'a Connection);
-
-fn table(t: DocTable) -> &'static str {
-    match t {
-        DocTable::Users => "users",
-        DocTable::Customers => "customers",
-        DocTable::Assets => "assets",
-    }
-}
-
-fn ts(s: &str) -> Result<Timestamp> {
-    parse_ts(s).map_err(|e| Error::Internal(format!("stored time {s:?}: {e}")))
-}
-
-fn uuid(s: &str) -> Result<uuid::Uuid> {
-    s.parse::<uuid::Uuid>()
-        .map_err(|e| Error::Internal(format!("stored id {s:?}: {e}")))
-}
 
 fn strings(c: &Connection, sql: &str, args: impl rusqlite::Params) -> Result<Vec<String>> {
     let mut stmt = c.prepare_cached(sql)?;
@@ -149,19 +133,8 @@ impl ReadTx for SqliteTx<'_> {
             )?
             .query_row([entity, id, field], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
-        row.map(|(v, h, d)| {
-            Ok(FieldStamp {
-                version: v as u64,
-                hlc: h
-                    .parse()
-                    .map_err(|e| Error::Internal(format!("stored hlc: {e}")))?,
-                device_id: d
-                    .map(|d| d.parse())
-                    .transpose()
-                    .map_err(|e| Error::Internal(format!("stored device: {e}")))?,
-            })
-        })
-        .transpose()
+        row.map(|(v, h, d)| field_stamp(v, &h, d.as_deref()))
+            .transpose()
     }
 
     fn load_doc(&self, t: DocTable, id: &str) -> Result<Option<String>> {
@@ -328,17 +301,20 @@ impl ReadTx for SqliteTx<'_> {
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, user, username, name, reg, seen, revoked, acked) = row?;
-            out.push(DeviceInfo {
-                id: DeviceId(uuid(&id)?),
-                user_id: UserId(uuid(&user)?),
-                username,
-                name,
-                registered_at: ts(&reg)?,
-                last_seen: seen.as_deref().map(ts).transpose()?,
-                revoked_at: revoked.as_deref().map(ts).transpose()?,
-                last_acked_seq: acked as u64,
-            });
+            let (id, user_id, username, name, registered_at, last_seen, revoked_at, acked) = row?;
+            out.push(
+                DeviceColumns {
+                    id,
+                    user_id,
+                    username,
+                    name,
+                    registered_at,
+                    last_seen,
+                    revoked_at,
+                    last_acked_seq: acked,
+                }
+                .decode()?,
+            );
         }
         Ok(out)
     }
