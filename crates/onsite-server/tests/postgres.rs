@@ -11,7 +11,9 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Barrier};
 
 use anyhow::Context;
-use common::{Device, PASSWORD, fresh_postgres_database, note_row, postgres_url};
+use common::{
+    Device, PASSWORD, customer_and_asset, fresh_postgres_database, note_row, postgres_url,
+};
 use onsite_model::time::{Timestamp, parse_ts};
 use onsite_model::wire::{LoginRequest, OpResult, PROTOCOL_VERSION, PushRequest};
 use onsite_model::{
@@ -21,8 +23,7 @@ use onsite_model::{
 };
 use onsite_server::api::{AppState, router};
 use onsite_server::store::{
-    NewAsset, NewCustomer, NewUser, NewWorkOrder, Password, PasswordCost, Principal,
-    WorkOrderFilter,
+    NewUser, NewWorkOrder, Password, PasswordCost, Principal, WorkOrderFilter,
 };
 use onsite_server::{PostgresStore, SqliteStore, Store, StoreOptions};
 use serde_json::{Value, json};
@@ -83,29 +84,6 @@ fn new_job(
         appointment_end: None,
         assignee_id: Some(assignee.id),
     }
-}
-
-fn customer_and_asset(store: &dyn Store) -> (onsite_model::Customer, onsite_model::Asset) {
-    let customer = store
-        .create_customer(&NewCustomer {
-            name: "Harbour View Dental".into(),
-            phone: None,
-            address: Some("220 Embarcadero".into()),
-            lat: None,
-            lon: None,
-            notes: None,
-        })
-        .unwrap();
-    let asset = store
-        .create_asset(&NewAsset {
-            customer_id: customer.id,
-            model: "Daikin FTXM35".into(),
-            serial: Some("DK35-000123".into()),
-            installed_on: None,
-            warranty_end: None,
-        })
-        .unwrap();
-    (customer, asset)
 }
 
 #[test]

@@ -185,25 +185,7 @@ pub fn world_on<B: TestBackend>() -> World {
     let alice = user("alice", "Alice Chen", Role::Technician);
     let bob = user("bob", "Bob Martin", Role::Technician);
     let dana = user("dana", "Dana Okafor", Role::Dispatcher);
-    let customer = store
-        .create_customer(&NewCustomer {
-            name: "Harbour View Dental".into(),
-            phone: Some("+1 415 555 0101".into()),
-            address: Some("220 Embarcadero".into()),
-            lat: Some(37.79),
-            lon: Some(-122.39),
-            notes: None,
-        })
-        .unwrap();
-    let asset = store
-        .create_asset(&NewAsset {
-            customer_id: customer.id,
-            model: "Daikin FTXM35".into(),
-            serial: Some("DK35-000123".into()),
-            installed_on: None,
-            warranty_end: None,
-        })
-        .unwrap();
+    let (customer, asset) = customer_and_asset(store.as_ref());
     World {
         _dir: dir,
         store,
@@ -350,4 +332,28 @@ pub fn note_row(wo: WorkOrderId, body: &str) -> (String, Value) {
         "id": id, "work_order_id": wo, "body": body, "author_id": null, "created_at": "2026-11-22T09:10:00.000Z"
     });
     (id, row)
+}
+
+/// The customer and the air conditioner every story's jobs are for.
+pub fn customer_and_asset(store: &dyn Store) -> (Customer, Asset) {
+    let customer = store
+        .create_customer(&NewCustomer {
+            name: "Harbour View Dental".into(),
+            phone: Some("+1 415 555 0101".into()),
+            address: Some("220 Embarcadero".into()),
+            lat: Some(37.79),
+            lon: Some(-122.39),
+            notes: None,
+        })
+        .unwrap();
+    let asset = store
+        .create_asset(&NewAsset {
+            customer_id: customer.id,
+            model: "Daikin FTXM35".into(),
+            serial: Some("DK35-000123".into()),
+            installed_on: None,
+            warranty_end: None,
+        })
+        .unwrap();
+    (customer, asset)
 }
