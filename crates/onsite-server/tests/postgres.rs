@@ -15,7 +15,7 @@ use common::{
     Device, PASSWORD, customer_and_asset, fresh_postgres_database, note_row, postgres_url,
 };
 use onsite_model::time::{Timestamp, parse_ts};
-use onsite_model::wire::{LoginRequest, OpResult, PROTOCOL_VERSION, PushRequest};
+use onsite_model::wire::{OpResult, PROTOCOL_VERSION, PushRequest};
 use onsite_model::{
     Change, DeviceId, EntityKind, FixedClock, Hlc, IdSource, JobType, Op, Priority, Role,
     SCHEMA_VERSION, SeqIds, StatusAction as A, StatusEventId, SystemIds, TxId, User, WorkOrderId,
@@ -53,16 +53,9 @@ fn add_user(store: &dyn Store, username: &str, role: Role) -> User {
         .unwrap()
 }
 
+/// The signed-in device, without its token.
 fn sign_in(store: &dyn Store, user: &User, device_id: DeviceId) -> Principal {
-    let res = store
-        .login(&LoginRequest {
-            username: user.username.clone(),
-            password: PASSWORD.into(),
-            device_id,
-            device_name: format!("{}'s tablet", user.username),
-        })
-        .unwrap();
-    store.authenticate(&res.token).unwrap()
+    common::sign_in(store, user, device_id).0
 }
 
 fn new_job(

@@ -5,7 +5,7 @@ use onsite_model::merge::FieldStamp;
 use onsite_model::time::{Timestamp, parse_ts};
 use onsite_model::{DeviceId, UserId};
 
-use super::backend::DocTable;
+use super::backend::{DocTable, JobRef};
 use super::interface::DeviceInfo;
 use crate::error::{Error, Result};
 
@@ -15,6 +15,14 @@ pub(super) fn table(t: DocTable) -> &'static str {
         DocTable::Users => "users",
         DocTable::Customers => "customers",
         DocTable::Assets => "assets",
+    }
+}
+
+/// The work-order column holding a job's reference of this kind.
+pub(super) fn ref_column(what: JobRef) -> &'static str {
+    match what {
+        JobRef::Customer => "customer_id",
+        JobRef::Asset => "asset_id",
     }
 }
 

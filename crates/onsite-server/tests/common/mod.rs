@@ -221,20 +221,10 @@ impl World {
 
     /// Signs `user` in on a new device.
     pub fn device(&self, user: &User) -> Device {
-        let device_id = DeviceId(uuid::Uuid::now_v7());
-        let res = self
-            .store
-            .login(&LoginRequest {
-                username: user.username.clone(),
-                password: PASSWORD.into(),
-                device_id,
-                device_name: format!("{}'s tablet", user.username),
-            })
-            .unwrap();
-        let principal = self.store.authenticate(&res.token).unwrap();
+        let (principal, token) = sign_in(self.store.as_ref(), user, DeviceId(uuid::Uuid::now_v7()));
         Device {
             principal,
-            token: res.token,
+            token,
             seq: 0,
             hlc_ms: 1_795_000_000_000,
         }
@@ -356,4 +346,17 @@ pub fn customer_and_asset(store: &dyn Store) -> (Customer, Asset) {
         })
         .unwrap();
     (customer, asset)
+}
+
+/// Signs `user` in on `device_id`: who the device is and its token.
+pub fn sign_in(store: &dyn Store, user: &User, device_id: DeviceId) -> (Principal, String) {
+    let res = store
+        .login(&LoginRequest {
+            username: user.username.clone(),
+            password: PASSWORD.into(),
+            device_id,
+            device_name: format!("{}'s tablet", user.username),
+        })
+        .unwrap();
+    (store.authenticate(&res.token).unwrap(), res.token)
 }

@@ -2,7 +2,7 @@
 //! every blob; a technician sees the jobs assigned to them now, writes to jobs that were ever
 //! assigned to them, and reads blobs referenced on their current jobs.
 
-use onsite_model::{FieldOwner, Role, WorkOrder, WorkOrderId};
+use onsite_model::{FieldOwner, Role, UserId, WorkOrder, WorkOrderId};
 
 use super::super::backend::ReadTx;
 use super::super::interface::{Principal, WorkOrderFilter};
@@ -47,12 +47,10 @@ pub(super) fn may_see_job(who: &Principal, wo: &WorkOrder) -> Result<()> {
     Ok(())
 }
 
-/// Whether `who` may read the bytes of `sha256`.
-pub(super) fn may_read_blob(tx: &dyn ReadTx, who: &Principal, sha256: &str) -> Result<bool> {
-    if who.user.role != Role::Technician {
-        return Ok(true);
-    }
-    tx.blob_on_jobs_of(who.user.id, sha256)
+/// Whose current jobs bound the blobs `who` may read: `None` for the office, which reads
+/// every blob; a technician, only blobs referenced on a job assigned to them now.
+pub(super) fn blob_reader(who: &Principal) -> Option<UserId> {
+    (who.user.role == Role::Technician).then_some(who.user.id)
 }
 
 /// The job an op from `who` may write to: technicians only jobs that were ever assigned to

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::super::backend::{
     Counter, DeviceOwner, DocTable, JobRef, ReadTx, StoredRow, TokenHolder, WriteTx,
 };
-use super::super::columns::{DeviceColumns, field_stamp, table, uuid};
+use super::super::columns::{DeviceColumns, field_stamp, ref_column, table, uuid};
 use super::super::interface::{DeviceInfo, WorkOrderFilter};
 use crate::error::{Error, Result};
 
@@ -184,10 +184,7 @@ impl ReadTx for SqliteTx<'_> {
         id: &str,
         except: WorkOrderId,
     ) -> Result<bool> {
-        let column = match what {
-            JobRef::Customer => "customer_id",
-            JobRef::Asset => "asset_id",
-        };
+        let column = ref_column(what);
         let sql = format!(
             "SELECT EXISTS (SELECT 1 FROM work_orders WHERE assignee_id = ?1 AND {column} = ?2 AND id <> ?3)"
         );
