@@ -27,7 +27,7 @@ pub struct Cli {
 pub enum Command {
     /// Create the replica (if needed) and print this device's id.
     Init,
-    /// Load work orders from a JSON file ({customers, assets, work_orders}), or a sample day.
+    /// Load work orders from a JSON file ({users, customers, assets, work_orders}, all or nothing), or a sample day.
     Import {
         #[arg(required_unless_present = "sample")]
         file: Option<PathBuf>,
