@@ -5,6 +5,7 @@
 mod blobs;
 pub mod db;
 mod error;
+mod exchange;
 mod import;
 mod local_day;
 pub mod photo;
@@ -21,6 +22,7 @@ mod transport;
 
 pub use blobs::{content_address, media_type_of};
 pub use error::{Error, PhotoProblem, Result};
+pub use exchange::SyncExchange;
 pub use import::{ImportFile, ImportSummary};
 pub use local_day::end_of_local_day;
 pub use queries::{

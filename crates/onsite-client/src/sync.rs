@@ -13,6 +13,7 @@ use onsite_model::wire::{
 use rusqlite::TransactionBehavior;
 
 use crate::error::{Error, Result};
+use crate::exchange::{HttpExchange, SyncExchange};
 use crate::records::{apply_op, load_top, store_row};
 use crate::replica::Replica;
 pub use crate::sync_state::SyncStatus;
@@ -20,8 +21,11 @@ use crate::sync_state::{
     Session, advance_pushed_seq, last_device_seq, move_cursor, note_epoch, observe_server,
     pending_ops_after, signed_in_user_id, store_op_outcome, store_sign_in,
 };
-use crate::transport::{Http, describe};
+use crate::transport::Http;
 pub use crate::transport::{RetryPolicy, SyncError, SyncProgress, SyncReport};
+
+/// Rows asked for per pull page.
+const PULL_PAGE_ROWS: u32 = 500;
 
 impl Replica {
     /// Signs this device in: the server registers it for the user and returns a device
@@ -40,6 +44,17 @@ impl Replica {
                 ..RetryPolicy::default()
             },
         )?;
+        self.login_over(&mut HttpExchange(&http), username, password, device_name)
+    }
+
+    /// [`Replica::login`] over any exchange with the server.
+    pub fn login_over(
+        &mut self,
+        exchange: &mut dyn SyncExchange,
+        username: &str,
+        password: &str,
+        device_name: &str,
+    ) -> Result<LoginResponse, SyncError> {
         let req = LoginRequest {
             username: username.to_owned(),
             password: password.to_owned(),
@@ -47,16 +62,7 @@ impl Replica {
             device_name: device_name.to_owned(),
         };
         let mut report = SyncReport::default();
-        let resp = http.send(
-            |c, base| c.post(format!("{base}/api/v1/auth/login")).json(&req),
-            &mut report,
-            &mut |_| {},
-        )?;
-        let login: LoginResponse = resp.json().map_err(|e| SyncError::Refused {
-            status: 200,
-            code: "bad_response".into(),
-            message: e.to_string(),
-        })?;
+        let login = exchange.login(&req, &mut report, &mut |_| {})?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -77,7 +83,7 @@ impl Replica {
         }
         store_sign_in(
             &tx,
-            &http.base,
+            exchange.server(),
             &login.user.username,
             &login.user.id.to_string(),
             &login.token,
@@ -101,11 +107,41 @@ impl Replica {
         retry: RetryPolicy,
         progress: &mut dyn FnMut(SyncProgress),
     ) -> Result<SyncReport, SyncError> {
+        self.sync_recorded(progress, |replica, report, progress| {
+            let session = replica.session()?;
+            let http = Http::new(&session.url, retry)?;
+            replica.sync_inner(&mut HttpExchange(&http), Some(&http), report, progress)
+        })
+    }
+
+    /// [`Replica::sync`] over any exchange with the server: the same push, pull and restart
+    /// after a server restore, without blob bytes (they travel over HTTP only and stay
+    /// pending).
+    pub fn sync_over(
+        &mut self,
+        exchange: &mut dyn SyncExchange,
+        progress: &mut dyn FnMut(SyncProgress),
+    ) -> Result<SyncReport, SyncError> {
+        self.sync_recorded(progress, |replica, report, progress| {
+            replica.sync_inner(exchange, None, report, progress)
+        })
+    }
+
+    /// Runs one sync and stores its attempt and outcome in the sync status.
+    fn sync_recorded(
+        &mut self,
+        progress: &mut dyn FnMut(SyncProgress),
+        run: impl FnOnce(
+            &mut Self,
+            &mut SyncReport,
+            &mut dyn FnMut(SyncProgress),
+        ) -> Result<(), SyncError>,
+    ) -> Result<SyncReport, SyncError> {
         let started = Instant::now();
         let now = format_ts(&self.clock.now());
         self.note_sync_attempt(&now)?;
         let mut report = SyncReport::default();
-        let result = self.sync_inner(retry, &mut report, progress);
+        let result = run(self, &mut report, progress);
         report.duration_ms = started.elapsed().as_millis() as u64;
         let error = result.as_ref().err().map(|e| e.to_string());
         let done_at = format_ts(&self.clock.now());
@@ -113,33 +149,38 @@ impl Replica {
         result.map(|()| report)
     }
 
+    /// Push, blobs (when the exchange has an HTTP side for them), pull.
     fn sync_inner(
         &mut self,
-        retry: RetryPolicy,
+        exchange: &mut dyn SyncExchange,
+        blobs: Option<&Http>,
         report: &mut SyncReport,
         progress: &mut dyn FnMut(SyncProgress),
     ) -> Result<(), SyncError> {
         let session = self.session()?;
-        let http = Http::new(&session.url, retry)?;
-        self.push_pending_ops(&http, &session, report, progress)?;
+        self.push_pending_ops(exchange, &session, report, progress)?;
         // Bytes before pulling, so a completion's evidence reaches the server in this sync
         // and the pull already carries the job released from waiting for it.
-        self.upload_pending_blobs(&http, &session, report, progress)?;
-        let restarted = self.pull_until_caught_up(&http, &session, report, progress)?;
+        if let Some(http) = blobs {
+            self.upload_pending_blobs(http, &session, report, progress)?;
+        }
+        let restarted = self.pull_until_caught_up(exchange, &session, report, progress)?;
         if restarted {
             // The server was restored from a backup: send again what it lost, then pull.
             let session = self.session()?;
-            self.push_pending_ops(&http, &session, report, progress)?;
-            self.recheck_uploaded_blobs()?;
-            self.upload_pending_blobs(&http, &session, report, progress)?;
-            self.pull_until_caught_up(&http, &session, report, progress)?;
+            self.push_pending_ops(exchange, &session, report, progress)?;
+            if let Some(http) = blobs {
+                self.recheck_uploaded_blobs()?;
+                self.upload_pending_blobs(http, &session, report, progress)?;
+            }
+            self.pull_until_caught_up(exchange, &session, report, progress)?;
         }
         Ok(())
     }
 
     fn push_pending_ops(
         &mut self,
-        http: &Http,
+        exchange: &mut dyn SyncExchange,
         session: &Session,
         report: &mut SyncReport,
         progress: &mut dyn FnMut(SyncProgress),
@@ -153,25 +194,13 @@ impl Replica {
             if ops.is_empty() {
                 return Ok(());
             }
-            let body = serde_json::to_vec(&PushRequest {
+            let req = PushRequest {
                 protocol: PROTOCOL_VERSION,
                 device_id: self.device_id(),
                 ops,
-            })
-            .map_err(Error::from)?;
-            report.bytes_sent += body.len() as u64;
-            let result = http.send(
-                |c, base| {
-                    c.post(format!("{base}/api/v1/sync/push"))
-                        .bearer_auth(&session.token)
-                        .header("content-type", "application/json")
-                        .body(body.clone())
-                },
-                report,
-                progress,
-            );
-            let resp = match result {
-                Ok(resp) => resp,
+            };
+            let push = match exchange.push(&session.token, &req, report, progress) {
+                Ok(push) => push,
                 Err(SyncError::Refused { code, .. }) if code == "seq_gap" && gap_retries < 2 => {
                     // The server holds fewer ops than we thought (restored from a backup):
                     // every op is still in the log, so start again from what it has.
@@ -181,17 +210,6 @@ impl Replica {
                 }
                 Err(e) => return Err(e),
             };
-            let bytes = resp.bytes().map_err(|e| SyncError::Unreachable {
-                url: http.base.clone(),
-                detail: describe(&e),
-            })?;
-            report.bytes_received += bytes.len() as u64;
-            let push: PushResponse =
-                serde_json::from_slice(&bytes).map_err(|e| SyncError::Refused {
-                    status: 200,
-                    code: "bad_response".into(),
-                    message: e.to_string(),
-                })?;
             let newly = self.store_push_outcomes(&push, from, report)?;
             sent += newly;
             progress(SyncProgress::Pushing {
@@ -247,32 +265,14 @@ impl Replica {
     /// changed (restored from a backup) and the device started over.
     fn pull_until_caught_up(
         &mut self,
-        http: &Http,
+        exchange: &mut dyn SyncExchange,
         session: &Session,
         report: &mut SyncReport,
         progress: &mut dyn FnMut(SyncProgress),
     ) -> Result<bool, SyncError> {
         loop {
             let cursor = self.pull_cursor()?;
-            let resp = http.send(
-                |c, base| {
-                    c.get(format!("{base}/api/v1/sync/pull?cursor={cursor}&limit=500"))
-                        .bearer_auth(&session.token)
-                },
-                report,
-                progress,
-            )?;
-            let bytes = resp.bytes().map_err(|e| SyncError::Unreachable {
-                url: http.base.clone(),
-                detail: describe(&e),
-            })?;
-            report.bytes_received += bytes.len() as u64;
-            let page: PullResponse =
-                serde_json::from_slice(&bytes).map_err(|e| SyncError::Refused {
-                    status: 200,
-                    code: "bad_response".into(),
-                    message: e.to_string(),
-                })?;
+            let page = exchange.pull(&session.token, cursor, PULL_PAGE_ROWS, report, progress)?;
             if page_checksum(&page.changes) != page.checksum {
                 return Err(SyncError::DamagedPage);
             }
