@@ -8,17 +8,29 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 
+/// A hash no password is expected to match, with the parameters `hash_password` uses: a
+/// sign-in for a user who does not exist is verified against it, so it costs exactly what a
+/// wrong password for a real user costs and the answer's timing does not tell them apart.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$7rT/bCm7XkJ+kQl46ukIcg$wIkEPfgknFmgVRD3JsQrJeH5P+EhbqowxTMVSDwraW8";
+/// The same for the test-only fast parameters.
+const DUMMY_HASH_FAST: &str =
+    "$argon2id$v=19$m=8,t=1,p=1$OYZQrAwRl2Wjvo+AQMycYQ$5SE2ApbI82BTDcO3cF/JRbLAKts50thl38loPNg2NC8";
+
+fn params(fast: bool) -> Result<Params> {
+    if fast {
+        Params::new(Params::MIN_M_COST, 1, 1, None)
+    } else {
+        Ok(Params::default())
+    }
+    .map_err(|e| Error::Internal(format!("argon2 params: {e}")))
+}
+
 /// Hashes `password` with argon2id. `fast` uses the smallest parameters, for tests only.
 pub fn hash_password(password: &str, fast: bool) -> Result<String> {
     let mut salt = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut salt);
     let salt = SaltString::encode_b64(&salt).map_err(|e| Error::Internal(format!("salt: {e}")))?;
-    let params = if fast {
-        Params::new(Params::MIN_M_COST, 1, 1, None)
-    } else {
-        Ok(Params::default())
-    }
-    .map_err(|e| Error::Internal(format!("argon2 params: {e}")))?;
+    let params = params(fast)?;
     let hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
     Ok(hasher
         .hash_password(password.as_bytes(), &salt)
@@ -34,6 +46,13 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
             .is_ok(),
         Err(_) => false,
     }
+}
+
+/// Spends one verification against the dummy hash: what a sign-in for an unknown user costs.
+/// Always `false`.
+pub fn verify_unknown_user(password: &str, fast: bool) -> bool {
+    verify_password(password, if fast { DUMMY_HASH_FAST } else { DUMMY_HASH });
+    false
 }
 
 /// A fresh bearer token: 32 random bytes, hex.
@@ -66,6 +85,23 @@ mod tests {
         assert!(verify_password("onsite-demo", &a));
         assert!(!verify_password("onsite-dem0", &a));
         assert!(!verify_password("onsite-demo", "not a hash"));
+    }
+
+    #[test]
+    fn the_dummy_hashes_cost_what_a_real_hash_costs() {
+        for fast in [false, true] {
+            let real = hash_password("onsite-demo", fast).unwrap();
+            let real = PasswordHash::new(&real).unwrap();
+            let dummy = PasswordHash::new(if fast { DUMMY_HASH_FAST } else { DUMMY_HASH }).unwrap();
+            assert_eq!(dummy.algorithm, real.algorithm);
+            assert_eq!(dummy.version, real.version);
+            assert_eq!(
+                Params::try_from(&dummy).unwrap(),
+                Params::try_from(&real).unwrap(),
+                "a new cost for real hashes needs a new dummy hash with the same parameters"
+            );
+            assert!(!verify_unknown_user("onsite-demo", fast));
+        }
     }
 
     #[test]

@@ -22,9 +22,13 @@ pub enum Refusal {
     Conflict,
     /// Well-formed but breaks a rule of the domain.
     Unprocessable,
+    /// The path exists but does not answer this method.
+    MethodNotAllowed,
     TooLarge,
     UnsupportedMediaType,
     RangeNotSatisfiable,
+    /// Too many attempts in a short time: try again after the `Retry-After` it names.
+    TooManyRequests,
 }
 
 impl Refusal {
@@ -40,6 +44,8 @@ impl Refusal {
             Refusal::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Refusal::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Refusal::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
+            Refusal::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Refusal::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -50,6 +56,12 @@ impl Refusal {
             StatusCode::UNSUPPORTED_MEDIA_TYPE => Refusal::UnsupportedMediaType,
             StatusCode::UNPROCESSABLE_ENTITY => Refusal::Unprocessable,
             StatusCode::NOT_FOUND => Refusal::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => Refusal::MethodNotAllowed,
+            StatusCode::TOO_MANY_REQUESTS => Refusal::TooManyRequests,
+            StatusCode::UNAUTHORIZED => Refusal::Unauthorized,
+            StatusCode::FORBIDDEN => Refusal::Forbidden,
+            StatusCode::CONFLICT => Refusal::Conflict,
+            StatusCode::RANGE_NOT_SATISFIABLE => Refusal::RangeNotSatisfiable,
             _ => Refusal::BadRequest,
         }
     }

@@ -67,11 +67,8 @@ impl<B: Backend> Engine<B> {
     pub(super) fn login(&self, req: &LoginRequest) -> Result<LoginResponse> {
         let found = self.read(|tx| tx.user_by_username(req.username.trim()))?;
         let Some((user, hash)) = found else {
-            // Spend the same effort as for a known user so timing does not tell them apart.
-            let _ = auth::verify_password(
-                &req.password,
-                &auth::hash_password("not-a-password", self.fast_passwords())?,
-            );
+            // One verification, as for a known user, so timing does not tell them apart.
+            auth::verify_unknown_user(&req.password, self.fast_passwords());
             return Err(Error::bad_credentials());
         };
         let user: User = from_json(&user)?;

@@ -1,0 +1,162 @@
+//! The route table: every endpoint the server answers, declared once. The router
+//! (`api::router`) and the OpenAPI document (`api::openapi`) are both built from it, and the
+//! authorisation matrix test walks it, so a new endpoint is one row here and a decision in
+//! that test about who may call it.
+
+use axum::http::Method;
+use axum::routing::{MethodRouter, get, head, patch, post};
+
+use super::{AppState, blobs, office, ops, sync};
+
+/// One method on one path.
+pub struct Endpoint {
+    pub method: Method,
+    /// The full path, with `{name}` captures.
+    pub path: &'static str,
+    /// The OpenAPI tag: `ops`, `auth`, `sync`, `blobs` or `office`.
+    pub tag: &'static str,
+    pub summary: &'static str,
+    /// The handler for this method (endpoints on one path are merged by the router).
+    pub handler: fn() -> MethodRouter<AppState>,
+}
+
+macro_rules! endpoint {
+    ($method:ident $path:literal, $tag:literal, $summary:literal, $handler:expr) => {
+        Endpoint {
+            method: Method::$method,
+            path: $path,
+            tag: $tag,
+            summary: $summary,
+            handler: || $handler,
+        }
+    };
+}
+
+pub const ENDPOINTS: &[Endpoint] = &[
+    endpoint!(GET "/healthz", "ops", "Liveness: {\"status\":\"ok\"}", get(ops::healthz)),
+    endpoint!(GET "/metrics", "ops", "Prometheus metrics", get(ops::metrics)),
+    endpoint!(GET "/api/v1/openapi.json", "ops", "This document", get(super::openapi::serve)),
+    endpoint!(
+        POST "/api/v1/auth/login",
+        "auth",
+        "Sign in a device: LoginRequest -> LoginResponse with a bearer token; 429 with Retry-After when attempts for the user or from the address exceed the limit",
+        post(super::login::login)
+    ),
+    endpoint!(GET "/api/v1/me", "auth", "The signed-in user", get(sync::me)),
+    endpoint!(
+        POST "/api/v1/sync/push",
+        "sync",
+        "Push ops: PushRequest -> PushResponse; 409 seq_gap with expected_seq",
+        post(sync::push)
+    ),
+    endpoint!(
+        GET "/api/v1/sync/pull",
+        "sync",
+        "Pull changes after ?cursor=N (&limit=M): PullResponse",
+        get(sync::pull)
+    ),
+    endpoint!(
+        GET "/api/v1/sync/snapshot",
+        "sync",
+        "Every row the device may see, with a state checksum",
+        get(sync::snapshot)
+    ),
+    endpoint!(
+        GET "/api/v1/blobs/{sha256}",
+        "blobs",
+        "Download a blob (one Range allowed: 206); technicians only blobs on their jobs",
+        get(blobs::download)
+    ),
+    endpoint!(
+        HEAD "/api/v1/blobs/{sha256}",
+        "blobs",
+        "200 + Content-Length when stored, 404 + Upload-Offset (bytes held) otherwise",
+        head(blobs::head)
+    ),
+    endpoint!(
+        PATCH "/api/v1/blobs/{sha256}",
+        "blobs",
+        "Append one chunk at Upload-Offset, checked against Chunk-Sha256",
+        patch(blobs::patch)
+    ),
+    endpoint!(
+        POST "/api/v1/blobs/{sha256}/finish",
+        "blobs",
+        "Verify the whole upload by its sha256 and store it",
+        post(blobs::finish)
+    ),
+    endpoint!(GET "/api/v1/users", "office", "List users", get(office::list_users)),
+    endpoint!(GET "/api/v1/devices", "office", "List devices", get(office::list_devices)),
+    endpoint!(GET "/api/v1/customers", "office", "List customers", get(office::list_customers)),
+    endpoint!(POST "/api/v1/customers", "office", "Create a customer", post(office::create_customer)),
+    endpoint!(
+        PATCH "/api/v1/customers/{id}",
+        "office",
+        "Update a customer",
+        patch(office::update_customer)
+    ),
+    endpoint!(GET "/api/v1/assets", "office", "List assets", get(office::list_assets)),
+    endpoint!(POST "/api/v1/assets", "office", "Create an asset", post(office::create_asset)),
+    endpoint!(PATCH "/api/v1/assets/{id}", "office", "Update an asset", patch(office::update_asset)),
+    endpoint!(
+        GET "/api/v1/work-orders",
+        "office",
+        "List work orders (?status, assignee, from, to, needs_review); technicians see their own",
+        get(office::list_work_orders)
+    ),
+    endpoint!(
+        POST "/api/v1/work-orders",
+        "office",
+        "Create a work order",
+        post(office::create_work_order)
+    ),
+    endpoint!(
+        POST "/api/v1/work-orders/import",
+        "office",
+        "Import work orders (JSON array or text/csv), all or nothing",
+        post(office::import_work_orders)
+    ),
+    endpoint!(
+        GET "/api/v1/work-orders/{id}",
+        "office",
+        "A work order with its history, records and conflicts",
+        get(office::get_work_order)
+    ),
+    endpoint!(
+        PATCH "/api/v1/work-orders/{id}",
+        "office",
+        "Update dispatcher-owned fields",
+        patch(office::update_work_order)
+    ),
+    endpoint!(
+        POST "/api/v1/work-orders/{id}/assign",
+        "office",
+        "Assign, reassign or unassign",
+        post(office::assign)
+    ),
+    endpoint!(
+        POST "/api/v1/work-orders/{id}/reschedule",
+        "office",
+        "Set the appointment window",
+        post(office::reschedule)
+    ),
+    endpoint!(POST "/api/v1/work-orders/{id}/cancel", "office", "Cancel", post(office::cancel)),
+    endpoint!(
+        POST "/api/v1/work-orders/{id}/reopen",
+        "office",
+        "Reopen a completed or cancelled job",
+        post(office::reopen)
+    ),
+    endpoint!(
+        GET "/api/v1/conflicts",
+        "office",
+        "List conflicts (?open=true)",
+        get(office::list_conflicts)
+    ),
+    endpoint!(
+        POST "/api/v1/conflicts/{id}/resolve",
+        "office",
+        "Resolve a conflict with the value to keep",
+        post(office::resolve_conflict)
+    ),
+];

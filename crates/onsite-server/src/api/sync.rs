@@ -1,0 +1,56 @@
+//! The device's sync endpoints: who am I, push, pull and the whole visible state.
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::State;
+use onsite_model::wire::{PullResponse, PushRequest, PushResponse};
+use serde::Deserialize;
+
+use super::{ApiJson, ApiQuery, AppState, Auth, blocking};
+use crate::error::Result;
+use crate::store::Snapshot;
+
+pub async fn me(Auth(who): Auth) -> Json<onsite_model::User> {
+    Json(who.user)
+}
+
+pub async fn push(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    ApiJson(req): ApiJson<PushRequest>,
+) -> Result<Json<PushResponse>> {
+    let started = Instant::now();
+    let store = state.store.clone();
+    let res = blocking(move || store.apply_push(&who, &req)).await;
+    state.metrics.push_latency.observe(started.elapsed());
+    let res = res?;
+    state.metrics.record_outcomes(&res.outcomes);
+    Ok(Json(res))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PullQuery {
+    #[serde(default)]
+    cursor: u64,
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+pub async fn pull(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    ApiQuery(q): ApiQuery<PullQuery>,
+) -> Result<Json<PullResponse>> {
+    let started = Instant::now();
+    let store = state.store.clone();
+    let res = blocking(move || store.pull(&who, q.cursor, q.limit.unwrap_or(0))).await;
+    state.metrics.pull_latency.observe(started.elapsed());
+    Ok(Json(res?))
+}
+
+pub async fn snapshot(State(state): State<AppState>, Auth(who): Auth) -> Result<Json<Snapshot>> {
+    let store = state.store.clone();
+    Ok(Json(blocking(move || store.snapshot(&who)).await?))
+}
