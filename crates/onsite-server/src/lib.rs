@@ -1,6 +1,7 @@
 //! The Onsite server: the sync protocol for devices and the back-office API, over a
 //! storage trait with an embedded SQLite backend and a PostgreSQL one.
 
+pub mod admin;
 pub mod auth;
 pub mod blobs;
 pub mod error;

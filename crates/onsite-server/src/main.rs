@@ -10,9 +10,12 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use onsite_model::{Clock, DeviceId, Role, SystemClock, SystemIds};
 use onsite_server::api::{AppState, router};
-use onsite_server::blobs::FsBlobStore;
+use onsite_server::blobs::{BlobStore, FsBlobStore};
 use onsite_server::config::{Config, redact_url};
-use onsite_server::store::{NewUser, Password, PostgresStore, SqliteStore, Store, StoreOptions};
+use onsite_server::store::{
+    NewUser, Password, PostgresBackend, PostgresStore, SqliteBackend, SqliteStore, Store,
+    StoreOptions,
+};
 
 #[derive(Parser)]
 #[command(
@@ -60,6 +63,44 @@ enum Command {
     Device {
         #[command(subcommand)]
         command: DeviceCommand,
+        #[command(flatten)]
+        loc: Location,
+    },
+    /// Copy this server's store (the SQLite database and the blobs in --data) into an empty
+    /// PostgreSQL database, and its blobs into another blob store when --blobs names one.
+    /// Devices go on syncing with the new server: same tokens, cursors and seqs.
+    Migrate {
+        /// The empty PostgreSQL database: postgres://user:password@host:port/dbname.
+        #[arg(long)]
+        to: String,
+        /// Where the blobs go: a folder (it gets a `blobs/` inside). Leave it out to keep
+        /// them in --data, where the server on PostgreSQL then reads them.
+        #[arg(long)]
+        blobs: Option<String>,
+        #[command(flatten)]
+        loc: Location,
+    },
+    /// Back up the embedded store (database snapshot, then the blobs it names) into a new
+    /// folder. Safe while the server is serving.
+    Backup {
+        /// A new or empty folder.
+        #[arg(long)]
+        to: PathBuf,
+        #[command(flatten)]
+        loc: Location,
+    },
+    /// Restore a backup into --data with a new epoch, so devices push again what the restore
+    /// lost. Stop the server first; the replaced database is kept in --data/replaced-<time>.
+    Restore {
+        /// A folder written by `backup --to`.
+        #[arg(long)]
+        from: PathBuf,
+        #[command(flatten)]
+        loc: Location,
+    },
+    /// Give the database a new epoch (after restoring a PostgreSQL dump): devices push their
+    /// whole log again and pull their view afresh. Stop every server on it first.
+    NewEpoch {
         #[command(flatten)]
         loc: Location,
     },
@@ -246,6 +287,58 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Migrate { to, blobs, loc } => run_migrate(&config(&loc, None)?, &to, blobs),
+        Command::Backup { to, loc } => {
+            let cfg = config(&loc, None)?;
+            embedded_only(&cfg, "backup")?;
+            let m = onsite_server::admin::backup(&cfg.data, &to, clock.now(), &mut |step| {
+                eprintln!("backup: {step}")
+            })?;
+            println!(
+                "backed up {} into {}: {} work orders, {} blobs ({} bytes), checksum {}",
+                cfg.data.display(),
+                to.display(),
+                m.tables.get("work_orders").map_or(0, |t| t.0),
+                m.blobs,
+                m.blob_bytes,
+                m.checksum
+            );
+            Ok(())
+        }
+        Command::Restore { from, loc } => {
+            let cfg = config(&loc, None)?;
+            embedded_only(&cfg, "restore")?;
+            let r = onsite_server::admin::restore(&from, &cfg.data, clock.now(), &mut |step| {
+                eprintln!("restore: {step}")
+            })?;
+            if let Some(aside) = &r.replaced {
+                println!("the replaced database is kept in {}", aside.display());
+            }
+            println!(
+                "restored the backup of {} into {}: checksum {} verified, {} blobs copied ({} already there), new epoch {}",
+                r.manifest.created_at,
+                cfg.data.display(),
+                r.manifest.checksum,
+                r.blobs.copied,
+                r.blobs.already_there,
+                r.new_epoch
+            );
+            Ok(())
+        }
+        Command::NewEpoch { loc } => {
+            let cfg = config(&loc, None)?;
+            let epoch = match cfg.database.as_deref() {
+                Some(url) => {
+                    let db = PostgresBackend::connect(postgres_url(url)?).with_context(|| {
+                        format!("connecting to the database {}", redact_url(url))
+                    })?;
+                    onsite_server::admin::renew_epoch(&db)?
+                }
+                None => onsite_server::admin::renew_epoch(&open_sqlite(&cfg)?)?,
+            };
+            println!("new epoch {epoch}: devices will push their changes again and pull afresh");
+            Ok(())
+        }
         Command::Demo {
             command: DemoCommand::Load,
             loc,
@@ -263,6 +356,107 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `url` when it names PostgreSQL.
+fn postgres_url(url: &str) -> anyhow::Result<&str> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(url)
+    } else {
+        bail!(
+            "{}: not a PostgreSQL URL; use postgres://user:password@host:port/dbname",
+            redact_url(url)
+        )
+    }
+}
+
+/// Refuses a configuration that names PostgreSQL for a command of the embedded store.
+fn embedded_only(cfg: &Config, what: &str) -> anyhow::Result<()> {
+    if let Some(url) = cfg.database.as_deref() {
+        bail!(
+            "{what} works on the embedded store in --data, but the configuration names the database {}; for PostgreSQL use pg_dump / pg_restore and `onsite-server new-epoch` (README: Backups)",
+            redact_url(url)
+        );
+    }
+    Ok(())
+}
+
+/// The embedded database in the data folder, which must exist already.
+fn open_sqlite(cfg: &Config) -> anyhow::Result<SqliteBackend> {
+    let db = cfg.data.join("onsite.db");
+    if !db.is_file() {
+        bail!(
+            "{} holds no onsite.db; name the server's data folder with --data",
+            cfg.data.display()
+        );
+    }
+    SqliteBackend::open(&cfg.data)
+        .with_context(|| format!("opening the data directory {}", cfg.data.display()))
+}
+
+fn run_migrate(cfg: &Config, to: &str, blobs: Option<String>) -> anyhow::Result<()> {
+    use onsite_server::admin::{CopyProgress, MigrateProgress};
+    if cfg.database.is_some() {
+        bail!(
+            "migrate copies the embedded store in --data; leave out --database (and ONSITE_DATABASE), and name the target with --to"
+        );
+    }
+    let source = open_sqlite(cfg)?;
+    let target_name = redact_url(to);
+    let target = PostgresBackend::connect(postgres_url(to)?)
+        .with_context(|| format!("connecting to the database {target_name}"))?;
+    let from_blobs = FsBlobStore::open(&cfg.data)
+        .with_context(|| format!("opening the blob folder in {}", cfg.data.display()))?;
+    let to_blobs = match blobs.as_deref() {
+        None => None,
+        Some(dir) => Some(
+            FsBlobStore::open(std::path::Path::new(dir))
+                .with_context(|| format!("opening the blob folder in {dir}"))?,
+        ),
+    };
+    let mut last_table = None;
+    let summary = onsite_server::admin::migrate(
+        &source,
+        &from_blobs,
+        &target,
+        to_blobs.as_ref().map(|b| b as &dyn BlobStore),
+        &target_name,
+        &mut |p| match p {
+            MigrateProgress::Blobs { done, total } if done == total || done % 100 == 0 => {
+                eprintln!("blobs: {done} of {total}")
+            }
+            MigrateProgress::Copy(CopyProgress::Rows { table, done, total })
+                if done == total || done % 10_000 == 0 =>
+            {
+                if last_table != Some(table) || done == total {
+                    eprintln!("{}: {done} of {total} rows", table.name());
+                }
+                last_table = Some(table);
+            }
+            MigrateProgress::Copy(CopyProgress::Verifying) => {
+                eprintln!("verifying: the target's checksum against the source's")
+            }
+            _ => {}
+        },
+    )?;
+    for t in &summary.source.tables {
+        println!("{:<20} {:>9} rows  {}", t.table.name(), t.rows, t.sha256);
+    }
+    println!("source checksum {}", summary.source.total);
+    println!("target checksum {}", summary.target.total);
+    if let Some(b) = summary.blobs {
+        println!(
+            "blobs: {} copied ({} bytes), {} already there",
+            b.copied, b.bytes_copied, b.already_there
+        );
+    } else {
+        println!("blobs: left in {}", cfg.data.display());
+    }
+    println!(
+        "migrated into {target_name}; serve with --database {target_name} (and --data {} for the blobs)",
+        cfg.data.display()
+    );
+    Ok(())
 }
 
 async fn serve(cfg: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {

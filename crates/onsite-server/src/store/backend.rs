@@ -196,3 +196,210 @@ pub trait Backend: Send + Sync + 'static {
     /// Runs `f` in the serialized write transaction; commits when it returns `Ok`.
     fn write<T>(&self, f: impl FnOnce(&dyn WriteTx) -> Result<T>) -> Result<T>;
 }
+
+/// A table of the schema, as the bulk copy of a whole store sees it (`migrate`, and the
+/// checksums that verify a copy). The names and columns are the same on every backend; a
+/// migration that adds a table or a column adds it here too (a test compares this list with
+/// each backend's schema).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Table {
+    Meta,
+    Counters,
+    Users,
+    Devices,
+    Customers,
+    Assets,
+    WorkOrders,
+    AssignmentHistory,
+    JobRows,
+    FieldStamps,
+    OpOutcomes,
+    Removals,
+    Blobs,
+    AwaitingEvidence,
+}
+
+/// How a column is stored: SQLite keeps booleans as integers, PostgreSQL as `BOOLEAN`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColumnKind {
+    Text,
+    Int,
+    Bool,
+}
+
+/// One value of an exported row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cell {
+    Null,
+    Int(i64),
+    Bool(bool),
+    Text(String),
+}
+
+impl Table {
+    /// Every table, each after the tables its foreign keys point at.
+    pub const ALL: [Table; 14] = [
+        Table::Meta,
+        Table::Counters,
+        Table::Users,
+        Table::Devices,
+        Table::Customers,
+        Table::Assets,
+        Table::WorkOrders,
+        Table::AssignmentHistory,
+        Table::JobRows,
+        Table::FieldStamps,
+        Table::OpOutcomes,
+        Table::Removals,
+        Table::Blobs,
+        Table::AwaitingEvidence,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Meta => "meta",
+            Table::Counters => "counters",
+            Table::Users => "users",
+            Table::Devices => "devices",
+            Table::Customers => "customers",
+            Table::Assets => "assets",
+            Table::WorkOrders => "work_orders",
+            Table::AssignmentHistory => "assignment_history",
+            Table::JobRows => "job_rows",
+            Table::FieldStamps => "field_stamps",
+            Table::OpOutcomes => "op_outcomes",
+            Table::Removals => "removals",
+            Table::Blobs => "blobs",
+            Table::AwaitingEvidence => "awaiting_evidence",
+        }
+    }
+
+    /// The columns, in schema order.
+    pub fn columns(self) -> &'static [(&'static str, ColumnKind)] {
+        use ColumnKind::{Bool, Int, Text};
+        match self {
+            Table::Meta => &[("key", Text), ("value", Text)],
+            Table::Counters => &[("name", Text), ("value", Int)],
+            Table::Users => &[
+                ("id", Text),
+                ("username", Text),
+                ("role", Text),
+                ("password_hash", Text),
+                ("data", Text),
+                ("created_at", Text),
+                ("server_seq", Int),
+            ],
+            Table::Devices => &[
+                ("id", Text),
+                ("user_id", Text),
+                ("name", Text),
+                ("token_hash", Text),
+                ("registered_at", Text),
+                ("last_seen", Text),
+                ("revoked_at", Text),
+                ("last_acked_seq", Int),
+            ],
+            Table::Customers => &[("id", Text), ("data", Text), ("server_seq", Int)],
+            Table::Assets => &[
+                ("id", Text),
+                ("customer_id", Text),
+                ("data", Text),
+                ("server_seq", Int),
+            ],
+            Table::WorkOrders => &[
+                ("id", Text),
+                ("number", Text),
+                ("customer_id", Text),
+                ("asset_id", Text),
+                ("assignee_id", Text),
+                ("status", Text),
+                ("needs_review", Bool),
+                ("appointment_start", Text),
+                ("data", Text),
+                ("server_seq", Int),
+            ],
+            Table::AssignmentHistory => &[
+                ("work_order_id", Text),
+                ("user_id", Text),
+                ("assigned_at", Text),
+            ],
+            Table::JobRows => &[
+                ("kind", Text),
+                ("id", Text),
+                ("work_order_id", Text),
+                ("data", Text),
+                ("deleted", Bool),
+                ("server_seq", Int),
+            ],
+            Table::FieldStamps => &[
+                ("entity", Text),
+                ("entity_id", Text),
+                ("field", Text),
+                ("version", Int),
+                ("hlc", Text),
+                ("device_id", Text),
+            ],
+            Table::OpOutcomes => &[
+                ("device_id", Text),
+                ("device_seq", Int),
+                ("op", Text),
+                ("outcome", Text),
+                ("high_water", Int),
+                ("applied_at", Text),
+            ],
+            Table::Removals => &[
+                ("user_id", Text),
+                ("kind", Text),
+                ("id", Text),
+                ("server_seq", Int),
+            ],
+            Table::Blobs => &[
+                ("sha256", Text),
+                ("size", Int),
+                ("stored_at", Text),
+            ],
+            Table::AwaitingEvidence => &[("work_order_id", Text), ("sha256", Text)],
+        }
+    }
+
+    /// How many leading columns form the primary key: rows are exported in that order
+    /// (text compared byte by byte), so both backends list a table identically.
+    pub fn key_len(self) -> usize {
+        match self {
+            Table::AssignmentHistory | Table::JobRows | Table::OpOutcomes => 2,
+            Table::FieldStamps | Table::Removals => 3,
+            Table::AwaitingEvidence => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Whole tables out of one consistent state, in key order.
+pub trait TableExport {
+    fn row_count(&self, table: Table) -> Result<u64>;
+    /// Calls `each` with every row of `table` (cells in `Table::columns` order).
+    fn export_rows(
+        &self,
+        table: Table,
+        each: &mut dyn FnMut(Vec<Cell>) -> Result<()>,
+    ) -> Result<()>;
+}
+
+/// Whole tables into one write transaction (the serialized write path).
+pub trait TableImport: TableExport {
+    /// Inserts rows given in `Table::columns` order.
+    fn import_rows(&self, table: Table, rows: &[Vec<Cell>]) -> Result<()>;
+    /// Deletes every row: for `meta` and `counters`, which a new database seeds.
+    fn clear_table(&self, table: Table) -> Result<()>;
+    /// Gives the database a new epoch (devices that see it push their log again and pull
+    /// everything).
+    fn set_epoch(&self, epoch: &str) -> Result<()>;
+}
+
+/// A database whose tables can be copied whole: the bulk primitives behind `migrate`.
+pub trait BulkBackend: Backend {
+    /// Runs `f` in one read transaction.
+    fn export<T>(&self, f: impl FnOnce(&dyn TableExport) -> Result<T>) -> Result<T>;
+    /// Runs `f` in the serialized write transaction; commits when it returns `Ok`.
+    fn import<T>(&self, f: impl FnOnce(&dyn TableImport) -> Result<T>) -> Result<T>;
+}

@@ -21,6 +21,7 @@
 //! `REPEATABLE READ, READ ONLY` transactions on their own connections, see one consistent
 //! state and never wait for the lock.
 
+mod dump;
 mod tx;
 
 use std::collections::HashSet;

@@ -5,6 +5,8 @@
 //! next `server_seq` from the `counters` row inside the same transaction. Reads use their
 //! own pooled connections, each inside a transaction so a pull sees one consistent state.
 
+pub mod backup;
+mod dump;
 mod tx;
 
 use std::path::{Path, PathBuf};
