@@ -1,0 +1,158 @@
+//! The operator's recipes with the real `onsite-server` binary: `migrate` onto PostgreSQL
+//! (checksums printed and equal; a second run refused), `backup` while serving, and the
+//! PostgreSQL backup procedure: `pg_dump`, `pg_restore` into a new database, `new-epoch`.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use onsite_server::admin::store_checksum;
+use onsite_server::store::PostgresBackend;
+use onsite_server::store::backend::Table;
+
+const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_onsite-server"));
+    c.env_remove("ONSITE_DATA")
+        .env_remove("ONSITE_DATABASE")
+        .env_remove("ONSITE_LISTEN")
+        .env("RUST_LOG", "warn");
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "onsite-server {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn line_value<'a>(out: &'a str, prefix: &str) -> &'a str {
+    out.lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("no {prefix:?} in {out}"))
+        .trim()
+}
+
+#[test]
+fn migrate_prints_equal_checksums_and_refuses_a_second_run() {
+    if common::postgres_url("migrate_prints_equal_checksums_and_refuses_a_second_run").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    ok(&["demo", "load", "--data", data]);
+    let url = common::fresh_postgres_database();
+    let out = ok(&["migrate", "--to", &url, "--data", data]);
+    let source = line_value(&out, "source checksum ");
+    assert_eq!(source, line_value(&out, "target checksum "), "{out}");
+    assert!(out.contains("work_orders"), "{out}");
+    // The target's own reading agrees.
+    let target = PostgresBackend::connect(&url).unwrap();
+    assert_eq!(store_checksum(&target).unwrap().total, source);
+    drop(target);
+
+    let again = run(&["migrate", "--to", &url, "--data", data]);
+    assert!(!again.status.success());
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("target_not_empty"), "{err}");
+    assert!(err.contains("nothing was copied"), "{err}");
+    // The server then runs on PostgreSQL, the demo users still able to sign in.
+    let users = ok(&["user", "list", "--json", "--database", &url, "--data", data]);
+    assert!(users.contains("\"dana\""), "{users}");
+}
+
+#[test]
+fn backup_runs_while_the_server_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    ok(&["demo", "load", "--data", data]);
+    let mut server = bin()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data", data])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let to = dir.path().join("backup");
+    let out = run(&["backup", "--to", to.to_str().unwrap(), "--data", data]);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("backed up"));
+    assert!(to.join("onsite-backup.json").is_file());
+    // A backup never lands on top of another one.
+    let again = run(&["backup", "--to", to.to_str().unwrap(), "--data", data]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("backup_exists"));
+}
+
+fn pg(tool: &str, args: &[&str]) {
+    let out = Command::new(Path::new(PG_BIN).join(tool))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{tool} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn postgres_backup_is_pg_dump_then_pg_restore_then_a_new_epoch() {
+    if common::postgres_url("postgres_backup_is_pg_dump_then_pg_restore_then_a_new_epoch").is_none()
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let live = common::fresh_postgres_database();
+    ok(&["demo", "load", "--database", &live, "--data", data]);
+    let dump = dir.path().join("onsite.dump");
+    pg(
+        "pg_dump",
+        &["--format=custom", "--file", dump.to_str().unwrap(), &live],
+    );
+    let restored = common::fresh_postgres_database();
+    pg(
+        "pg_restore",
+        &[
+            "--no-owner",
+            "--exit-on-error",
+            "--dbname",
+            &restored,
+            dump.to_str().unwrap(),
+        ],
+    );
+    let before = store_checksum(&PostgresBackend::connect(&live).unwrap()).unwrap();
+    let out = ok(&["new-epoch", "--database", &restored, "--data", data]);
+    assert!(out.starts_with("new epoch "), "{out}");
+    let after = store_checksum(&PostgresBackend::connect(&restored).unwrap()).unwrap();
+    for (a, b) in before.tables.iter().zip(&after.tables) {
+        assert_eq!(
+            a == b,
+            a.table != Table::Meta,
+            "{:?}: only the epoch changes",
+            a.table
+        );
+    }
+    assert!(after.rows(Table::WorkOrders) > 0);
+}
