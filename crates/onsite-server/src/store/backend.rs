@@ -125,6 +125,19 @@ pub trait ReadTx {
     fn blob_on_jobs_of(&self, user: UserId, sha256: &str) -> Result<bool>;
     /// Jobs whose completion waits for `sha256`.
     fn jobs_awaiting(&self, sha256: &str) -> Result<Vec<WorkOrderId>>;
+    /// The text at JSON `field` of every `kind` row, tombstones included, written after
+    /// `since_seq` (0: all of them); rows without it are skipped. Garbage collection asks it
+    /// of a backend's own transaction; a wrapper need not pass it through.
+    fn job_row_field_values(
+        &self,
+        _kind: &str,
+        _field: &str,
+        _since_seq: u64,
+    ) -> Result<Vec<String>> {
+        Err(crate::error::Error::Internal(
+            "job_row_field_values is answered by a backend's own transaction".into(),
+        ))
+    }
 }
 
 pub trait WriteTx: ReadTx {
@@ -185,6 +198,13 @@ pub trait WriteTx: ReadTx {
     ) -> Result<()>;
 
     fn insert_blob(&self, sha256: &str, size: u64, at: Timestamp) -> Result<()>;
+    /// Drops the catalogue entry of a blob whose bytes are being removed. Garbage collection
+    /// asks it of a backend's own transaction; a wrapper need not pass it through.
+    fn delete_blob(&self, _sha256: &str) -> Result<()> {
+        Err(crate::error::Error::Internal(
+            "delete_blob is answered by a backend's own transaction".into(),
+        ))
+    }
 }
 
 /// A database the engine runs on.

@@ -156,6 +156,13 @@ pub struct WorkOrderDetail {
     pub conflicts: Vec<ConflictRecord>,
 }
 
+/// The blobs rows name, read at `server_seq` `as_of`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BlobReferences {
+    pub hashes: std::collections::HashSet<String>,
+    pub as_of: u64,
+}
+
 /// The server's storage, one method per domain operation.
 pub trait Store: Send + Sync {
     /// Random id created with the database; changes when it is restored from a backup.
@@ -215,4 +222,11 @@ pub trait Store: Send + Sync {
     /// Office roles may read every blob; a technician those referenced by a photo or
     /// signature on a job currently assigned to them.
     fn may_read_blob(&self, who: &Principal, sha256: &str) -> Result<bool>;
+    /// Every blob a row names (photos, signatures, tombstones included), as of one
+    /// consistent read: what garbage collection must keep.
+    fn blob_references(&self) -> Result<BlobReferences>;
+    /// Drops from the catalogue those of `unreferenced` (not named as of `as_of`) that no row
+    /// written since names and no job waits for, on the apply path so no push slips between;
+    /// returns them: their bytes may then be removed.
+    fn forget_blobs(&self, unreferenced: &[String], as_of: u64) -> Result<Vec<String>>;
 }

@@ -12,6 +12,7 @@
 
 pub mod access;
 mod accounts;
+mod blob_refs;
 mod context;
 mod merge;
 mod office;
@@ -38,8 +39,8 @@ pub use onsite_model::merge::FIELD_RULE;
 
 use super::backend::Backend;
 use super::interface::{
-    DeviceInfo, NewAsset, NewCustomer, NewUser, NewWorkOrder, Principal, Snapshot, Store,
-    WorkOrderDetail, WorkOrderFilter,
+    BlobReferences, DeviceInfo, NewAsset, NewCustomer, NewUser, NewWorkOrder, Principal, Snapshot,
+    Store, WorkOrderDetail, WorkOrderFilter,
 };
 use crate::error::Result;
 
@@ -150,5 +151,11 @@ impl<B: Backend> Store for Engine<B> {
             None => Ok(true),
             Some(user) => self.read(|tx| tx.blob_on_jobs_of(user, sha256)),
         }
+    }
+    fn blob_references(&self) -> Result<BlobReferences> {
+        Engine::blob_references(self)
+    }
+    fn forget_blobs(&self, unreferenced: &[String], as_of: u64) -> Result<Vec<String>> {
+        Engine::forget_blobs(self, unreferenced, as_of)
     }
 }

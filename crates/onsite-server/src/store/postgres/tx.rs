@@ -392,6 +392,14 @@ impl ReadTx for PgTx<'_, '_> {
         .map(|id| Ok(WorkOrderId(uuid(id)?)))
         .collect()
     }
+
+    fn job_row_field_values(&self, kind: &str, field: &str, since_seq: u64) -> Result<Vec<String>> {
+        self.strings(
+            "SELECT v FROM (SELECT (data::jsonb) -> $2 AS j, (data::jsonb) ->> $2 AS v FROM job_rows
+              WHERE kind = $1 AND server_seq > $3) t WHERE jsonb_typeof(j) = 'string'",
+            &[&kind, &field, &seq(since_seq)],
+        )
+    }
 }
 
 impl WriteTx for PgTx<'_, '_> {
@@ -658,6 +666,11 @@ impl WriteTx for PgTx<'_, '_> {
             "INSERT INTO blobs (sha256, size, stored_at) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING",
             &[&sha256, &seq(size), &format_ts(&at)],
         )?;
+        Ok(())
+    }
+
+    fn delete_blob(&self, sha256: &str) -> Result<()> {
+        self.exec("DELETE FROM blobs WHERE sha256 = $1", &[&sha256])?;
         Ok(())
     }
 }

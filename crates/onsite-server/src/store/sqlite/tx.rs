@@ -372,6 +372,15 @@ impl ReadTx for SqliteTx<'_> {
         .map(|id| Ok(WorkOrderId(uuid(id)?)))
         .collect()
     }
+
+    fn job_row_field_values(&self, kind: &str, field: &str, since_seq: u64) -> Result<Vec<String>> {
+        strings(
+            self.0,
+            "SELECT v FROM (SELECT json_extract(data, '$.' || ?2) AS v FROM job_rows
+              WHERE kind = ?1 AND server_seq > ?3) WHERE typeof(v) = 'text'",
+            params![kind, field, since_seq.min(i64::MAX as u64) as i64],
+        )
+    }
 }
 
 impl WriteTx for SqliteTx<'_> {
@@ -627,6 +636,12 @@ impl WriteTx for SqliteTx<'_> {
             "INSERT INTO blobs (sha256, size, stored_at) VALUES (?1, ?2, ?3) ON CONFLICT (sha256) DO NOTHING",
             params![sha256, size as i64, format_ts(&at)],
         )?;
+        Ok(())
+    }
+
+    fn delete_blob(&self, sha256: &str) -> Result<()> {
+        self.0
+            .execute("DELETE FROM blobs WHERE sha256 = ?1", [sha256])?;
         Ok(())
     }
 }
