@@ -1,33 +1,171 @@
 //! Server configuration: defaults, then a TOML file, then `ONSITE_` environment variables,
 //! then command-line flags. Keys: `listen`, `data`, `database` (`ONSITE_LISTEN`,
-//! `ONSITE_DATA`, `ONSITE_DATABASE`; `--listen`, `--data`, `--database`).
+//! `ONSITE_DATA`, `ONSITE_DATABASE`; `--listen`, `--data`, `--database`), `blobs`
+//! (`ONSITE_BLOBS`, `--blobs`), the `[s3]` table (`ONSITE_S3_ENDPOINT`, `ONSITE_S3_REGION`,
+//! `ONSITE_S3_ACCESS_KEY_ID`, `ONSITE_S3_SECRET_ACCESS_KEY`, falling back to the usual
+//! `AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`) and the
+//! `[gc]` table (`ONSITE_GC_INTERVAL`, `ONSITE_GC_ABANDONED_UPLOADS`,
+//! `ONSITE_GC_UNREFERENCED_GRACE`).
 
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
 
 use serde::Deserialize;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 pub const DEFAULT_DATA: &str = "./onsite-data";
+/// S3's own default; most S3-compatible servers accept any region.
+pub const DEFAULT_S3_REGION: &str = "us-east-1";
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct Config {
     pub listen: String,
-    /// The blob folder, and the SQLite database unless `database` is set.
+    /// The blob folder (unless `blobs` names a bucket), and the SQLite database unless
+    /// `database` is set.
     pub data: PathBuf,
     /// A `postgres://` URL: the store lives in that PostgreSQL database instead of
     /// `<data>/onsite.db`.
     pub database: Option<String>,
+    /// Where photo and signature bytes live.
+    pub blobs: BlobLocation,
+    pub s3: S3Settings,
+    pub gc: GcSettings,
 }
 
-/// Written by hand so a password in the database URL never reaches a log.
+/// Written by hand so a password in the database URL or an S3 secret never reaches a log.
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("listen", &self.listen)
             .field("data", &self.data)
             .field("database", &self.database.as_deref().map(redact_url))
+            .field("blobs", &self.blobs)
+            .field("s3", &self.s3)
+            .field("gc", &self.gc)
             .finish()
     }
+}
+
+/// `blobs`: `files` (the default: `<data>/blobs`) or `s3://bucket[/prefix]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum BlobLocation {
+    #[default]
+    Files,
+    S3 {
+        bucket: String,
+        /// Key prefix without leading or trailing `/`; empty for the bucket's root.
+        prefix: String,
+    },
+}
+
+impl FromStr for BlobLocation {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if s.is_empty() || s == "files" {
+            return Ok(BlobLocation::Files);
+        }
+        let Some(rest) = s.strip_prefix("s3://") else {
+            return Err(format!(
+                "blobs = {s:?}: use \"files\" (the data directory) or s3://bucket[/prefix]"
+            ));
+        };
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(format!(
+                "blobs = {s:?} names no bucket: use s3://bucket[/prefix]"
+            ));
+        }
+        Ok(BlobLocation::S3 {
+            bucket: bucket.to_owned(),
+            prefix: prefix.trim_matches('/').to_owned(),
+        })
+    }
+}
+
+impl std::fmt::Display for BlobLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BlobLocation::Files => f.write_str("files"),
+            BlobLocation::S3 { bucket, prefix } if prefix.is_empty() => write!(f, "s3://{bucket}"),
+            BlobLocation::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
+        }
+    }
+}
+
+/// How to reach the S3-compatible server. Without keys, the S3 client's own chain is used
+/// (instance metadata, web identity).
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Settings {
+    /// e.g. `https://s3.eu-central-1.amazonaws.com` or `http://127.0.0.1:8333`; AWS's own
+    /// endpoint for the region when unset. `http://` is allowed (a server on the same host).
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+}
+
+/// Written by hand so the secret key never reaches a log.
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("endpoint", &self.endpoint.as_deref().map(redact_url))
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "***"),
+            )
+            .finish()
+    }
+}
+
+/// When blob garbage collection runs in `serve` and what it removes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GcSettings {
+    /// Between two runs in `serve` (the first a minute after start); zero turns it off.
+    pub interval: Duration,
+    /// An upload with no chunk written for this long is abandoned.
+    pub abandoned_uploads: Duration,
+    /// A blob no row names is kept this long after it was stored, so bytes uploaded before
+    /// their row is pushed (a device that went offline in between) are never collected.
+    pub unreferenced_grace: Duration,
+}
+
+pub const DAY: Duration = Duration::from_secs(24 * 3600);
+
+impl Default for GcSettings {
+    fn default() -> Self {
+        GcSettings {
+            interval: DAY,
+            abandoned_uploads: 7 * DAY,
+            unreferenced_grace: 30 * DAY,
+        }
+    }
+}
+
+/// `90s`, `15m`, `24h`, `7d` (or plain seconds); `0` is zero.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (number, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration: use e.g. 90s, 15m, 24h or 7d"))?;
+    let seconds = match unit.trim() {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 24 * 3600,
+        _ => {
+            return Err(format!(
+                "{s:?} is not a duration: use e.g. 90s, 15m, 24h or 7d"
+            ));
+        }
+    };
+    Ok(Duration::from_secs(n.saturating_mul(seconds)))
 }
 
 /// The URL with the password of its user info (`user:password@`) replaced by `***`.
@@ -52,6 +190,17 @@ struct FileConfig {
     listen: Option<String>,
     data: Option<PathBuf>,
     database: Option<String>,
+    blobs: Option<String>,
+    s3: Option<S3Settings>,
+    gc: Option<FileGc>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileGc {
+    interval: Option<String>,
+    abandoned_uploads: Option<String>,
+    unreferenced_grace: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +215,8 @@ pub enum ConfigError {
         path: PathBuf,
         source: toml::de::Error,
     },
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl Config {
@@ -81,7 +232,12 @@ impl Config {
             listen: DEFAULT_LISTEN.into(),
             data: DEFAULT_DATA.into(),
             database: None,
+            blobs: BlobLocation::Files,
+            s3: S3Settings::default(),
+            gc: GcSettings::default(),
         };
+        let mut blobs = None;
+        let mut gc = FileGc::default();
         if let Some(path) = file {
             let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
                 path: path.into(),
@@ -100,6 +256,53 @@ impl Config {
             if let Some(d) = f.database {
                 cfg.database = Some(d);
             }
+            blobs = f.blobs;
+            cfg.s3 = f.s3.unwrap_or_default();
+            gc = f.gc.unwrap_or_default();
+        }
+        let var = |names: &[&str]| names.iter().find_map(|n| env(n).filter(|s| !s.is_empty()));
+        blobs = var(&["ONSITE_BLOBS"]).or(blobs);
+        let s3 = &mut cfg.s3;
+        s3.endpoint = var(&["ONSITE_S3_ENDPOINT"]).or(s3.endpoint.take());
+        s3.region = var(&["ONSITE_S3_REGION"]).or(s3.region.take());
+        s3.access_key_id = var(&["ONSITE_S3_ACCESS_KEY_ID"]).or(s3.access_key_id.take());
+        s3.secret_access_key =
+            var(&["ONSITE_S3_SECRET_ACCESS_KEY"]).or(s3.secret_access_key.take());
+        // The names every S3 tool reads, when the project's own are not given.
+        s3.endpoint = s3.endpoint.take().or_else(|| var(&["AWS_ENDPOINT_URL"]));
+        s3.region = s3
+            .region
+            .take()
+            .or_else(|| var(&["AWS_REGION", "AWS_DEFAULT_REGION"]));
+        if s3.access_key_id.is_none() && s3.secret_access_key.is_none() {
+            s3.access_key_id = var(&["AWS_ACCESS_KEY_ID"]);
+            s3.secret_access_key = var(&["AWS_SECRET_ACCESS_KEY"]);
+        }
+        gc.interval = var(&["ONSITE_GC_INTERVAL"]).or(gc.interval);
+        gc.abandoned_uploads = var(&["ONSITE_GC_ABANDONED_UPLOADS"]).or(gc.abandoned_uploads);
+        gc.unreferenced_grace = var(&["ONSITE_GC_UNREFERENCED_GRACE"]).or(gc.unreferenced_grace);
+        let duration = |key: &str, v: Option<String>, default: Duration| match v {
+            None => Ok(default),
+            Some(v) => {
+                parse_duration(&v).map_err(|e| ConfigError::Invalid(format!("gc.{key}: {e}")))
+            }
+        };
+        let defaults = GcSettings::default();
+        cfg.gc = GcSettings {
+            interval: duration("interval", gc.interval, defaults.interval)?,
+            abandoned_uploads: duration(
+                "abandoned_uploads",
+                gc.abandoned_uploads,
+                defaults.abandoned_uploads,
+            )?,
+            unreferenced_grace: duration(
+                "unreferenced_grace",
+                gc.unreferenced_grace,
+                defaults.unreferenced_grace,
+            )?,
+        };
+        if let Some(b) = blobs {
+            cfg.blobs = b.parse().map_err(ConfigError::Invalid)?;
         }
         if let Some(l) = env("ONSITE_LISTEN").filter(|s| !s.is_empty()) {
             cfg.listen = l;
@@ -198,5 +401,105 @@ mod tests {
             "postgres://u:***@h:5/d?sslmode=disable"
         );
         assert_eq!(redact_url("postgres://u@h/d"), "postgres://u@h/d");
+    }
+
+    #[test]
+    fn blobs_s3_and_gc_come_from_file_env_or_flag_and_hide_the_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("server.toml");
+        std::fs::write(
+            &file,
+            "blobs = \"s3://evidence/prod/eu/\"\n[s3]\nendpoint = \"http://127.0.0.1:8333\"\naccess_key_id = \"AKFILE\"\nsecret_access_key = \"file-secret\"\n[gc]\nabandoned_uploads = \"3d\"\n",
+        )
+        .unwrap();
+        let none = |_: &str| None;
+        let c = Config::load(None, none, None, None, None).unwrap();
+        assert_eq!(c.blobs, BlobLocation::Files);
+        assert_eq!(c.gc, GcSettings::default());
+        let c = Config::load(Some(&file), none, None, None, None).unwrap();
+        assert_eq!(
+            c.blobs,
+            BlobLocation::S3 {
+                bucket: "evidence".into(),
+                prefix: "prod/eu".into()
+            }
+        );
+        assert_eq!(c.blobs.to_string(), "s3://evidence/prod/eu");
+        assert_eq!(c.s3.endpoint.as_deref(), Some("http://127.0.0.1:8333"));
+        assert_eq!(c.gc.abandoned_uploads, 3 * DAY);
+        assert_eq!(c.gc.unreferenced_grace, 30 * DAY);
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("file-secret") && shown.contains("AKFILE"),
+            "{shown}"
+        );
+        // ONSITE_ names win over the file, the file over the generic AWS_ names.
+        let env = |k: &str| match k {
+            "ONSITE_S3_SECRET_ACCESS_KEY" => Some("env-secret".to_owned()),
+            "AWS_REGION" => Some("eu-central-1".to_owned()),
+            "AWS_ACCESS_KEY_ID" => Some("AKAWS".to_owned()),
+            "ONSITE_GC_INTERVAL" => Some("0".to_owned()),
+            "ONSITE_BLOBS" => Some("files".to_owned()),
+            _ => None,
+        };
+        let c = Config::load(Some(&file), env, None, None, None).unwrap();
+        assert_eq!(c.blobs, BlobLocation::Files);
+        assert_eq!(c.s3.secret_access_key.as_deref(), Some("env-secret"));
+        assert_eq!(c.s3.access_key_id.as_deref(), Some("AKFILE"));
+        assert_eq!(c.s3.region.as_deref(), Some("eu-central-1"));
+        assert!(c.gc.interval.is_zero());
+        assert!(!format!("{c:?}").contains("env-secret"));
+        // The AWS_ keys travel as a pair, only when neither is given otherwise.
+        let aws = |k: &str| match k {
+            "AWS_ACCESS_KEY_ID" => Some("AKAWS".to_owned()),
+            "AWS_SECRET_ACCESS_KEY" => Some("aws-secret".to_owned()),
+            _ => None,
+        };
+        let c = Config::load(None, aws, None, None, None).unwrap();
+        assert_eq!(
+            (
+                c.s3.access_key_id.as_deref(),
+                c.s3.secret_access_key.as_deref()
+            ),
+            (Some("AKAWS"), Some("aws-secret"))
+        );
+        assert!(
+            Config::load(
+                None,
+                |k| (k == "ONSITE_BLOBS").then(|| "ftp://x".into()),
+                None,
+                None,
+                None
+            )
+            .unwrap_err()
+            .to_string()
+            .contains("s3://bucket")
+        );
+        assert!(
+            Config::load(
+                None,
+                |k| (k == "ONSITE_GC_INTERVAL").then(|| "soon".into()),
+                None,
+                None,
+                None
+            )
+            .unwrap_err()
+            .to_string()
+            .contains("gc.interval")
+        );
+        assert_eq!(
+            "s3://b".parse(),
+            Ok(BlobLocation::S3 {
+                bucket: "b".into(),
+                prefix: String::new()
+            })
+        );
+        assert!("s3:///x".parse::<BlobLocation>().is_err());
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("24h"), Ok(DAY));
+        assert_eq!(parse_duration("7d"), Ok(7 * DAY));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_duration("7 weeks").is_err());
     }
 }

@@ -49,6 +49,23 @@ enum Command {
         /// Address to listen on, e.g. 127.0.0.1:8787 (port 0 picks a free port).
         #[arg(long)]
         listen: Option<String>,
+        /// Where blobs live: `files` (the data directory, the default) or
+        /// s3://bucket[/prefix] with the [s3] settings; or ONSITE_BLOBS.
+        #[arg(long)]
+        blobs: Option<String>,
+        #[command(flatten)]
+        loc: Location,
+    },
+    /// Remove blob uploads abandoned for longer than [gc] abandoned_uploads (default 7d) and
+    /// blobs no row names once stored longer than [gc] unreferenced_grace (default 30d), and
+    /// report what went. `serve` runs the same every [gc] interval (default 24h).
+    Gc {
+        /// The blob store, as for `serve --blobs`.
+        #[arg(long)]
+        blobs: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         loc: Location,
     },
@@ -202,8 +219,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .init();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     match cli.command {
-        Command::Serve { listen, loc } => {
-            let cfg = config(&loc, listen)?;
+        Command::Serve { listen, blobs, loc } => {
+            let cfg = with_blobs(config(&loc, listen)?, blobs)?;
             let store = open_store(&cfg, clock.clone())?;
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -339,6 +356,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("new epoch {epoch}: devices will push their changes again and pull afresh");
             Ok(())
         }
+        Command::Gc { blobs, json, loc } => {
+            let cfg = with_blobs(config(&loc, None)?, blobs)?;
+            let store = open_store(&cfg, clock.clone())?;
+            let blobs = onsite_server::blobs::open(&cfg)
+                .with_context(|| format!("opening the blob store {}", cfg.blobs))?;
+            let report = onsite_server::blobs::gc::collect_garbage(
+                blobs.as_ref(),
+                store.as_ref(),
+                clock.now(),
+                &cfg.gc,
+            )?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!("{}: {report}", blobs.location());
+            }
+            Ok(())
+        }
         Command::Demo {
             command: DemoCommand::Load,
             loc,
@@ -459,14 +494,26 @@ fn run_migrate(cfg: &Config, to: &str, blobs: Option<String>) -> anyhow::Result<
     Ok(())
 }
 
+/// `cfg` with the blob store a `--blobs` flag names, which wins over file and environment.
+fn with_blobs(mut cfg: Config, flag: Option<String>) -> anyhow::Result<Config> {
+    if let Some(b) = flag {
+        cfg.blobs = b
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("--blobs: {e}"))?;
+    }
+    Ok(cfg)
+}
+
 async fn serve(cfg: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
-    let blobs = FsBlobStore::open(&cfg.data)
-        .with_context(|| format!("opening the blob folder in {}", cfg.data.display()))?;
-    let app = router(AppState::new(store, Arc::new(blobs), clock));
+    let blobs = onsite_server::blobs::open(&cfg)
+        .with_context(|| format!("opening the blob store {}", cfg.blobs))?;
+    onsite_server::blobs::gc::run_periodically(blobs.clone(), store.clone(), clock.clone(), cfg.gc);
+    let blob_location = blobs.location();
+    let app = router(AppState::new(store, blobs, clock));
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "onsite-server listening on http://{addr}")?;
@@ -476,7 +523,7 @@ async fn serve(cfg: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> any
         Some(url) => redact_url(url),
         None => cfg.data.join("onsite.db").display().to_string(),
     };
-    tracing::info!(%addr, data = %cfg.data.display(), %database, "serving");
+    tracing::info!(%addr, data = %cfg.data.display(), %database, blobs = %blob_location, "serving");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;

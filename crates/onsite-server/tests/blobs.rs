@@ -1,6 +1,8 @@
-//! Blob transfer through `Router::oneshot`: resumable chunks, verification, dedupe, ranged
-//! downloads, who may read what, and the evidence gate on completion.
+//! Blob transfer through `Router::oneshot`, on the filesystem store and on S3: resumable
+//! chunks, verification, dedupe, ranged downloads, who may read what, the evidence gate on
+//! completion, and garbage collection.
 
+mod blob_support;
 mod common;
 
 use std::sync::Arc;
@@ -8,22 +10,42 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode};
+use blob_support::TestBlobs;
 use common::{Device, World, step, world};
 use onsite_model::wire::{OpResult, RowKind};
 use onsite_model::{Change, EntityKind, JobType, StatusAction as A, WorkOrderStatus as S};
 use onsite_server::api::{AppState, router};
-use onsite_server::blobs::FsBlobStore;
+use onsite_server::blobs::BlobStore;
+use onsite_server::blobs::gc::{GcReport, collect_garbage};
+use onsite_server::config::{DAY, GcSettings};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 
-fn app(w: &World) -> Router {
-    router(AppState::new(
-        w.store.clone(),
-        Arc::new(FsBlobStore::open(w._dir.path()).unwrap()),
-        w.clock.clone(),
-    ))
+fn app<B: TestBlobs>(w: &World) -> Router {
+    app_and_blobs::<B>(w).0
 }
+
+fn app_and_blobs<B: TestBlobs>(w: &World) -> (Router, Arc<dyn BlobStore>) {
+    let blobs = B::open(w._dir.path());
+    let app = router(AppState::new(
+        w.store.clone(),
+        blobs.clone(),
+        w.clock.clone(),
+    ));
+    (app, blobs)
+}
+
+for_each_blob_store!(
+    a_chunk_at_the_wrong_offset_is_refused_with_the_offset_held,
+    a_damaged_chunk_is_refused_and_nothing_is_appended,
+    a_wrong_total_hash_is_refused_and_the_partial_upload_discarded,
+    the_same_bytes_are_stored_once,
+    limits_are_refused_before_anything_is_written,
+    technicians_read_only_the_blobs_of_their_jobs_and_ranges_work,
+    a_completion_waits_for_its_evidence_and_converges_when_it_arrives,
+    garbage_collection_keeps_what_rows_name_and_what_is_recent,
+);
 
 fn sha(b: &[u8]) -> String {
     hex::encode(Sha256::digest(b))
@@ -130,16 +152,32 @@ fn assert_error(a: &Answer, status: u16, code: &str) {
     assert!(a.json()["message"].as_str().unwrap_or_default().len() > 10);
 }
 
-#[tokio::test]
-async fn a_chunk_at_the_wrong_offset_is_refused_with_the_offset_held() {
+async fn a_chunk_at_the_wrong_offset_is_refused_with_the_offset_held<B: TestBlobs>() {
     let w = world();
-    let app = app(&w);
+    let (app, blobs) = app_and_blobs::<B>(&w);
     let dev = w.device(&w.alice);
     let data = bytes_of(3000, 1);
     let id = sha(&data);
     let missing = head(&app, &dev.token, &id).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert_eq!(missing.offset(), 0);
+    // A first chunk from the wrong place is refused and starts no upload.
+    let early = patch(
+        &app,
+        &dev.token,
+        &id,
+        1000,
+        &sha(&data[1000..2000]),
+        &data[1000..2000],
+    )
+    .await;
+    assert_error(&early, 409, "offset_mismatch");
+    assert_eq!(early.offset(), 0);
+    assert_eq!(
+        blobs.partial_uploads().unwrap(),
+        vec![],
+        "nothing left behind"
+    );
     let a = patch(&app, &dev.token, &id, 0, &sha(&data[..1000]), &data[..1000]).await;
     assert_eq!(a.status, StatusCode::NO_CONTENT);
     // A retry of the same chunk (its answer was lost) and a chunk from too far ahead.
@@ -151,15 +189,31 @@ async fn a_chunk_at_the_wrong_offset_is_refused_with_the_offset_held() {
         assert_eq!(refused.offset(), 1000);
     }
     assert_eq!(head(&app, &dev.token, &id).await.offset(), 1000);
+    let held = blobs.partial_uploads().unwrap();
+    assert_eq!(
+        held.iter()
+            .map(|u| (u.sha256.as_str(), u.bytes))
+            .collect::<Vec<_>>(),
+        [(id.as_str(), 1000)],
+        "the refused chunks added nothing"
+    );
 }
 
-#[tokio::test]
-async fn a_damaged_chunk_is_refused_and_nothing_is_appended() {
+async fn a_damaged_chunk_is_refused_and_nothing_is_appended<B: TestBlobs>() {
     let w = world();
-    let app = app(&w);
+    let (app, blobs) = app_and_blobs::<B>(&w);
     let dev = w.device(&w.alice);
     let data = bytes_of(2000, 2);
     let id = sha(&data);
+    let mut first = data[..1000].to_vec();
+    first[3] ^= 0x01;
+    let refused = patch(&app, &dev.token, &id, 0, &sha(&data[..1000]), &first).await;
+    assert_error(&refused, 422, "chunk_hash_mismatch");
+    assert_eq!(
+        blobs.partial_uploads().unwrap(),
+        vec![],
+        "nothing left behind"
+    );
     patch(&app, &dev.token, &id, 0, &sha(&data[..1000]), &data[..1000]).await;
     let mut damaged = data[1000..].to_vec();
     damaged[17] ^= 0x40;
@@ -193,10 +247,9 @@ async fn a_damaged_chunk_is_refused_and_nothing_is_appended() {
     assert_eq!(done.json()["newly_stored"], true);
 }
 
-#[tokio::test]
-async fn a_wrong_total_hash_is_refused_and_the_partial_upload_discarded() {
+async fn a_wrong_total_hash_is_refused_and_the_partial_upload_discarded<B: TestBlobs>() {
     let w = world();
-    let app = app(&w);
+    let (app, blobs) = app_and_blobs::<B>(&w);
     let dev = w.device(&w.alice);
     let meant = bytes_of(5000, 3);
     let id = sha(&meant);
@@ -210,13 +263,13 @@ async fn a_wrong_total_hash_is_refused_and_the_partial_upload_discarded() {
     let after = head(&app, &dev.token, &id).await;
     assert_eq!((after.status, after.offset()), (StatusCode::NOT_FOUND, 0));
     assert_error(&finish(&app, &dev.token, &id).await, 404, "unknown_blob");
-    assert!(!w._dir.path().join("blobs/partial").join(&id).exists());
+    assert_eq!(blobs.partial_uploads().unwrap(), vec![]);
+    assert_eq!(blobs.stored_blobs().unwrap(), vec![]);
 }
 
-#[tokio::test]
-async fn the_same_bytes_are_stored_once() {
+async fn the_same_bytes_are_stored_once<B: TestBlobs>() {
     let w = world();
-    let app = app(&w);
+    let (app, blobs) = app_and_blobs::<B>(&w);
     let a = w.device(&w.alice);
     let b = w.device(&w.bob);
     let data = bytes_of(4096, 4);
@@ -233,12 +286,16 @@ async fn the_same_bytes_are_stored_once() {
     assert_eq!(extra.json()["size"], 4096);
     let again = finish(&app, &b.token, &id).await;
     assert_eq!(again.json()["newly_stored"], false);
-    let files: Vec<_> = walk(&w._dir.path().join("blobs"));
+    let stored = blobs.stored_blobs().unwrap();
     assert_eq!(
-        files,
-        vec![format!("{}/{id}", &id[..2])],
-        "one file, no partials"
+        stored
+            .iter()
+            .map(|b| (b.sha256.as_str(), b.size))
+            .collect::<Vec<_>>(),
+        [(id.as_str(), 4096)],
+        "stored once"
     );
+    assert_eq!(blobs.partial_uploads().unwrap(), vec![], "no partials");
     let metrics = send(&app, Request::get("/metrics").body(Body::empty()).unwrap()).await;
     let text = String::from_utf8(metrics.body).unwrap();
     assert!(text.contains("onsite_blobs_stored_total 1"), "{text}");
@@ -248,26 +305,9 @@ async fn the_same_bytes_are_stored_once() {
     );
 }
 
-fn walk(root: &std::path::Path) -> Vec<String> {
-    let mut out = Vec::new();
-    for dir in std::fs::read_dir(root).unwrap() {
-        let dir = dir.unwrap();
-        for f in std::fs::read_dir(dir.path()).unwrap() {
-            let f = f.unwrap();
-            out.push(format!(
-                "{}/{}",
-                dir.file_name().to_string_lossy(),
-                f.file_name().to_string_lossy()
-            ));
-        }
-    }
-    out
-}
-
-#[tokio::test]
-async fn limits_are_refused_before_anything_is_written() {
+async fn limits_are_refused_before_anything_is_written<B: TestBlobs>() {
     let w = world();
-    let app = app(&w);
+    let (app, blobs) = app_and_blobs::<B>(&w);
     let dev = w.device(&w.alice);
     let id = sha(b"big");
     let chunk = vec![7u8; 1024];
@@ -284,6 +324,11 @@ async fn limits_are_refused_before_anything_is_written() {
         "chunk_too_large",
     );
     assert_eq!(head(&app, &dev.token, &id).await.offset(), 0);
+    assert_eq!(
+        blobs.partial_uploads().unwrap(),
+        vec![],
+        "nothing left behind"
+    );
 }
 
 /// A photo row for `job` referencing `sha256`, pushed by `dev`.
@@ -306,10 +351,9 @@ fn photo_op(
     )
 }
 
-#[tokio::test]
-async fn technicians_read_only_the_blobs_of_their_jobs_and_ranges_work() {
+async fn technicians_read_only_the_blobs_of_their_jobs_and_ranges_work<B: TestBlobs>() {
     let w = world();
-    let app = app(&w);
+    let app = app::<B>(&w);
     let job = w.job(JobType::Repair, Some(&w.alice));
     let mut alice = w.device(&w.alice);
     let bob = w.device(&w.bob);
@@ -401,10 +445,9 @@ fn answer_ops(dev: &mut Device, job: &onsite_model::WorkOrder) -> Vec<onsite_mod
         .collect()
 }
 
-#[tokio::test]
-async fn a_completion_waits_for_its_evidence_and_converges_when_it_arrives() {
+async fn a_completion_waits_for_its_evidence_and_converges_when_it_arrives<B: TestBlobs>() {
     let w = world();
-    let app = app(&w);
+    let app = app::<B>(&w);
     let job = w.job(JobType::Repair, Some(&w.alice));
     let mut dev = w.device(&w.alice);
     let before = bytes_of(3000, 6);
@@ -508,4 +551,167 @@ async fn evidence_that_is_not_a_hash_is_refused() {
         .apply_push(&dev.principal, &dev.request(vec![op]))
         .unwrap_err();
     assert_eq!(err.code(), "invalid_op");
+}
+
+async fn garbage_collection_keeps_what_rows_name_and_what_is_recent<B: TestBlobs>() {
+    let w = world();
+    let (app, blobs) = app_and_blobs::<B>(&w);
+    let job = w.job(JobType::Repair, Some(&w.alice));
+    let mut dev = w.device(&w.alice);
+    let named = bytes_of(3000, 11);
+    let loose = bytes_of(2000, 12);
+    let torn = bytes_of(5000, 13);
+    upload(&app, &dev.token, &named, 1024).await;
+    upload(&app, &dev.token, &loose, 1024).await;
+    let started = patch(
+        &app,
+        &dev.token,
+        &sha(&torn),
+        0,
+        &sha(&torn[..1500]),
+        &torn[..1500],
+    )
+    .await;
+    assert_eq!(started.status, StatusCode::NO_CONTENT);
+    let op = photo_op(&mut dev, job.id, "before", &sha(&named));
+    w.store
+        .apply_push(&dev.principal, &dev.request(vec![op]))
+        .unwrap();
+
+    // Object times are the storage's own, so the runs are placed relative to the real clock.
+    let settings = GcSettings::default();
+    assert_eq!(
+        (settings.abandoned_uploads, settings.unreferenced_grace),
+        (7 * DAY, 30 * DAY)
+    );
+    let now = chrono::Utc::now();
+    let gc = |days: i64| {
+        collect_garbage(
+            blobs.as_ref(),
+            w.store.as_ref(),
+            now + chrono::Duration::days(days),
+            &settings,
+        )
+        .unwrap()
+    };
+    // Today: everything is young; the loose blob may still get its row.
+    assert_eq!(
+        gc(0),
+        GcReport {
+            kept_referenced: 1,
+            kept_in_grace: 1,
+            ..GcReport::default()
+        }
+    );
+    assert_eq!(head(&app, &dev.token, &sha(&torn)).await.offset(), 1500);
+    // A week and a day later the abandoned upload goes; the loose blob is still in grace.
+    assert_eq!(
+        gc(8),
+        GcReport {
+            abandoned_uploads: 1,
+            abandoned_bytes: 1500,
+            kept_referenced: 1,
+            kept_in_grace: 1,
+            ..GcReport::default()
+        }
+    );
+    assert_eq!(head(&app, &dev.token, &sha(&torn)).await.offset(), 0);
+    assert_eq!(blobs.partial_uploads().unwrap(), vec![]);
+    // Past the grace period the blob no row names goes; the photo's stays, and reads.
+    assert_eq!(
+        gc(31),
+        GcReport {
+            unreferenced_blobs: 1,
+            unreferenced_bytes: 2000,
+            kept_referenced: 1,
+            ..GcReport::default()
+        }
+    );
+    let gone = head(&app, &dev.token, &sha(&loose)).await;
+    assert_eq!((gone.status, gone.offset()), (StatusCode::NOT_FOUND, 0));
+    let kept = get(&app, &dev.token, &sha(&named), None).await;
+    assert_eq!((kept.status, kept.body), (StatusCode::OK, named.clone()));
+    assert_eq!(
+        gc(31),
+        GcReport {
+            kept_referenced: 1,
+            ..GcReport::default()
+        },
+        "a second run finds nothing more"
+    );
+}
+
+for_each_backend!(rows_pushed_while_collecting_keep_their_blobs);
+
+/// The references are read off the apply path; a row pushed between that read and the
+/// catalogue's delete still saves its blob, and tombstones and signatures count.
+fn rows_pushed_while_collecting_keep_their_blobs<Db: common::TestBackend>() {
+    let w = common::world_on::<Db>();
+    let job = w.job(JobType::Repair, Some(&w.alice));
+    let mut dev = w.device(&w.alice);
+    let [early, late, loose, png, deleted] =
+        [b"early" as &[u8], b"late", b"loose", b"png", b"deleted"].map(sha);
+    let photo = photo_op(&mut dev, job.id, "before", &early);
+    let doomed = photo_op(&mut dev, job.id, "other", &deleted);
+    let doomed_id = doomed.entity_id.clone();
+    let sig = uuid::Uuid::now_v7().to_string();
+    let signature = dev.op(
+        job.id,
+        EntityKind::Signature,
+        &sig,
+        Change::Insert {
+            row: json!({"id": sig, "work_order_id": job.id, "signer_name": "Customer",
+                        "signed_at": "2026-11-22T09:40:00.000Z", "png_sha256": png,
+                        "strokes": [[{"x": 1.0, "y": 2.0, "t": 0}, {"x": 6.0, "y": 2.5, "t": 40}]],
+                        "report_sha256": sha(b"report")}),
+        },
+        None,
+    );
+    let old = match &doomed.change {
+        Change::Insert { row } => row.clone(),
+        _ => unreachable!(),
+    };
+    let tombstone = dev.op(
+        job.id,
+        EntityKind::Photo,
+        &doomed_id,
+        Change::Delete { old },
+        Some(u64::MAX),
+    );
+    let res = w
+        .store
+        .apply_push(
+            &dev.principal,
+            &dev.request(vec![photo, doomed, signature, tombstone]),
+        )
+        .unwrap();
+    assert!(
+        res.outcomes
+            .iter()
+            .all(|o| matches!(o.result, OpResult::Applied { .. })),
+        "{:?}",
+        res.outcomes
+    );
+    // The bytes arrive after their rows (the op may travel first); `late` never does.
+    for h in [&early, &loose, &png, &deleted] {
+        w.store.record_blob(h, 5).unwrap();
+    }
+    let refs = w.store.blob_references().unwrap();
+    let mut named: Vec<_> = refs.hashes.iter().cloned().collect();
+    named.sort();
+    let mut expected = vec![early.clone(), png.clone(), deleted.clone()];
+    expected.sort();
+    assert_eq!(named, expected);
+    let late_photo = photo_op(&mut dev, job.id, "after", &late);
+    w.store
+        .apply_push(&dev.principal, &dev.request(vec![late_photo]))
+        .unwrap();
+    let forgotten = w
+        .store
+        .forget_blobs(&[late.clone(), loose.clone()], refs.as_of)
+        .unwrap();
+    assert_eq!(forgotten, vec![loose.clone()]);
+    // Forgotten from the catalogue: a completion listing it now waits for its bytes.
+    assert_eq!(w.store.record_blob(&loose, 5).unwrap(), vec![]);
+    assert!(w.store.blob_references().unwrap().hashes.contains(&late));
 }

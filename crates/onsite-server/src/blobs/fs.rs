@@ -1,6 +1,8 @@
 //! Blobs as files: `<data>/blobs/<first two hex digits>/<sha256>` once verified, unfinished
 //! uploads under `<data>/blobs/partial/<sha256>`. A blob is moved into place only after its
-//! bytes hash to its name, so a file at a final path is always complete and correct.
+//! bytes hash to its name, so a file at a final path is always complete and correct. A
+//! partial file exists only once a chunk has been accepted into it. The folder belongs to
+//! one server process: instances that share a database need the S3 store.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
@@ -9,7 +11,11 @@ use std::sync::{Mutex, MutexGuard};
 
 use sha2::{Digest, Sha256};
 
-use super::{BlobError, BlobResult, BlobState, BlobStore, Finished, check_address};
+use onsite_model::time::Timestamp;
+
+use super::{
+    BlobError, BlobResult, BlobState, BlobStore, Finished, PartialUpload, StoredBlob, check_address,
+};
 
 /// Appends and finishes on one address must not interleave; a few striped locks keep
 /// different addresses independent without a lock per blob.
@@ -108,12 +114,16 @@ impl BlobStore for FsBlobStore {
             // Already stored: nothing more to send.
             return Ok(size);
         }
-        let path = self.partial_path(sha256);
-        let mut f = OpenOptions::new().create(true).append(true).open(&path)?;
-        let current = f.metadata()?.len();
+        // Checked before the file is opened, so a refused chunk creates no partial upload.
+        let current = self.partial_len(sha256)?;
         if current != offset {
             return Err(BlobError::OffsetMismatch { current });
         }
+        if chunk.is_empty() {
+            return Ok(current);
+        }
+        let path = self.partial_path(sha256);
+        let mut f = OpenOptions::new().create(true).append(true).open(&path)?;
         if let Err(e) = f.write_all(chunk) {
             // Leave no torn chunk behind: the offset stays where the last whole chunk ended.
             let _ = f.set_len(current);
@@ -169,6 +179,90 @@ impl BlobStore for FsBlobStore {
         f.take(len).read_to_end(&mut out)?;
         Ok(out)
     }
+
+    fn partial_uploads(&self) -> BlobResult<Vec<PartialUpload>> {
+        let mut out = Vec::new();
+        for (sha256, meta) in addressed_files(&self.root.join("partial"))? {
+            out.push(PartialUpload {
+                sha256,
+                bytes: meta.len(),
+                last_written: modified(&meta)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn discard_upload(&self, sha256: &str) -> BlobResult<u64> {
+        check_address(sha256)?;
+        let _guard = self.lock(sha256);
+        let held = self.partial_len(sha256)?;
+        self.discard_partial(sha256)?;
+        Ok(held)
+    }
+
+    fn stored_blobs(&self) -> BlobResult<Vec<StoredBlob>> {
+        let mut out = Vec::new();
+        for dir in fs::read_dir(&self.root)? {
+            let dir = dir?;
+            let name = dir.file_name();
+            let name = name.to_string_lossy();
+            if name.len() != 2 || !dir.file_type()?.is_dir() {
+                continue; // `partial/`, or something that is not ours
+            }
+            for (sha256, meta) in addressed_files(&dir.path())? {
+                if sha256.starts_with(name.as_ref()) {
+                    out.push(StoredBlob {
+                        sha256,
+                        size: meta.len(),
+                        stored_at: modified(&meta)?,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn remove(&self, sha256: &str) -> BlobResult<()> {
+        check_address(sha256)?;
+        let _guard = self.lock(sha256);
+        match fs::remove_file(self.final_path(sha256)) {
+            Err(e) if e.kind() != ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    fn location(&self) -> String {
+        self.root.display().to_string()
+    }
+}
+
+/// The files of `dir` named by a sha256, with their metadata.
+fn addressed_files(dir: &Path) -> BlobResult<Vec<(String, fs::Metadata)>> {
+    let mut out = Vec::new();
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(e.into()),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if check_address(&name).is_err() {
+            continue;
+        }
+        match entry.metadata() {
+            Ok(meta) if meta.is_file() => out.push((name, meta)),
+            Ok(_) => {}
+            // Finished or discarded while we looked.
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(out)
+}
+
+fn modified(meta: &fs::Metadata) -> BlobResult<Timestamp> {
+    Ok(Timestamp::from(meta.modified()?))
 }
 
 #[cfg(test)]
@@ -230,5 +324,39 @@ mod tests {
         ));
         assert_eq!(s.state(&claimed).unwrap(), BlobState::Partial { offset: 0 });
         assert!(!s.final_path(&claimed).exists());
+    }
+
+    #[test]
+    fn a_refused_first_chunk_starts_no_upload_and_gc_sees_what_is_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = FsBlobStore::open(dir.path()).unwrap();
+        let data = b"the photo's bytes".to_vec();
+        let id = sha(&data);
+        assert!(matches!(
+            put_chunk(&s, &id, 5, &sha(&data[5..]), &data[5..]),
+            Err(BlobError::OffsetMismatch { current: 0 })
+        ));
+        assert!(!s.partial_path(&id).exists());
+        assert_eq!(s.partial_uploads().unwrap(), vec![]);
+        put_chunk(&s, &id, 0, &sha(&data[..5]), &data[..5]).unwrap();
+        let held = s.partial_uploads().unwrap();
+        assert_eq!(
+            (held.len(), held[0].sha256.as_str(), held[0].bytes),
+            (1, id.as_str(), 5)
+        );
+        put_chunk(&s, &id, 5, &sha(&data[5..]), &data[5..]).unwrap();
+        s.finish(&id).unwrap();
+        let stored = s.stored_blobs().unwrap();
+        assert_eq!(
+            stored
+                .iter()
+                .map(|b| (b.sha256.as_str(), b.size))
+                .collect::<Vec<_>>(),
+            [(id.as_str(), data.len() as u64)]
+        );
+        assert_eq!(s.partial_uploads().unwrap(), vec![]);
+        s.remove(&id).unwrap();
+        assert_eq!(s.state(&id).unwrap(), BlobState::Partial { offset: 0 });
+        s.remove(&id).unwrap();
     }
 }

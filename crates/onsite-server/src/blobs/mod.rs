@@ -1,15 +1,24 @@
 //! Blob storage: photo and signature bytes, content-addressed by sha256 and uploaded in
-//! resumable chunks. The trait speaks in whole objects and byte ranges only, so an
-//! S3-compatible store can implement it (partial uploads as multipart parts or a staging
-//! object, `finish` as complete + verify, `read_range` as a ranged GET).
+//! resumable chunks. The trait speaks in whole objects and byte ranges only; two stores
+//! implement it: files in the data directory (`fs`, the default) and an S3-compatible
+//! bucket (`s3`), where an upload's state lives in the bucket so any instance can take the
+//! next chunk. [`open`] picks the one the configuration names.
 
 mod fs;
+pub mod gc;
+mod s3;
+
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
 pub use fs::FsBlobStore;
+pub use s3::S3BlobStore;
 
+use onsite_model::time::Timestamp;
 use onsite_model::wire::{MAX_BLOB_BYTES, MAX_CHUNK_BYTES, is_sha256_hex};
+
+use crate::config::{BlobLocation, Config};
 
 pub type BlobResult<T> = std::result::Result<T, BlobError>;
 
@@ -37,6 +46,12 @@ pub enum BlobError {
     RangeNotSatisfiable { start: u64, size: u64 },
     #[error("blob storage: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl From<object_store::Error> for BlobError {
+    fn from(e: object_store::Error) -> Self {
+        BlobError::Io(std::io::Error::other(e))
+    }
 }
 
 /// What `finish` did.
@@ -68,8 +83,27 @@ pub enum BlobState {
     },
 }
 
+/// An unfinished upload, as garbage collection sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartialUpload {
+    pub sha256: String,
+    /// Bytes held (every chunk, counted or not toward the offset).
+    pub bytes: u64,
+    /// When its last chunk was written.
+    pub last_written: Timestamp,
+}
+
+/// A complete blob.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredBlob {
+    pub sha256: String,
+    pub size: u64,
+    pub stored_at: Timestamp,
+}
+
 /// A content-addressed store. Implementations are synchronous; handlers call them on the
-/// blocking pool. Appends to one address are serialized by the implementation.
+/// blocking pool. Appends to one address are serialized by the implementation, and a
+/// refused append leaves nothing behind.
 pub trait BlobStore: Send + Sync {
     /// Complete with its size, or how many bytes of an upload are held.
     fn state(&self, sha256: &str) -> BlobResult<BlobState>;
@@ -83,6 +117,28 @@ pub trait BlobStore: Send + Sync {
     fn has(&self, sha256: &str) -> BlobResult<bool> {
         Ok(matches!(self.state(sha256)?, BlobState::Complete { .. }))
     }
+
+    /// Every unfinished upload.
+    fn partial_uploads(&self) -> BlobResult<Vec<PartialUpload>>;
+    /// Removes an unfinished upload; returns the bytes it held (0 when there was none).
+    fn discard_upload(&self, sha256: &str) -> BlobResult<u64>;
+    /// Every complete blob.
+    fn stored_blobs(&self) -> BlobResult<Vec<StoredBlob>>;
+    /// Removes a complete blob (nothing when it is not there).
+    fn remove(&self, sha256: &str) -> BlobResult<()>;
+    /// Where the blobs are, for logs and reports (never with a secret).
+    fn location(&self) -> String;
+}
+
+/// The blob store the configuration names: files under `<data>/blobs` by default, or the
+/// S3-compatible bucket of `blobs = "s3://bucket/prefix"` with the `[s3]` settings.
+pub fn open(cfg: &Config) -> BlobResult<Arc<dyn BlobStore>> {
+    Ok(match &cfg.blobs {
+        BlobLocation::Files => Arc::new(FsBlobStore::open(&cfg.data)?),
+        BlobLocation::S3 { bucket, prefix } => {
+            Arc::new(S3BlobStore::open(bucket, prefix, &cfg.s3)?)
+        }
+    })
 }
 
 pub fn check_address(sha256: &str) -> BlobResult<()> {
