@@ -200,7 +200,7 @@ pub async fn import_work_orders(
                     .map_err(|m| Error::unprocessable("invalid_row", format!("row {}: {m}", i + 1)))
             })
             .collect::<Result<Vec<_>>>()?;
-        store.create_work_orders(&new)
+        store.import_work_orders(&new)
     })
     .await?;
     Ok(created(orders))

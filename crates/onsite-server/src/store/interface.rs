@@ -190,6 +190,10 @@ pub trait Store: Send + Sync {
 
     /// Creates all or none; errors name the 1-based position of the offending entry.
     fn create_work_orders(&self, new: &[NewWorkOrder]) -> Result<Vec<WorkOrder>>;
+    /// Creates all or none like `create_work_orders`, for files of any size: every row is
+    /// checked first without holding the write path, then stored in short chunks, so pushes
+    /// and reads go on meanwhile (`engine::import`).
+    fn import_work_orders(&self, new: &[NewWorkOrder]) -> Result<Vec<WorkOrder>>;
     /// Sets dispatcher-owned fields (schedule, SLA, facts of the request).
     fn update_work_order(&self, id: WorkOrderId, patch: &Map<String, Value>) -> Result<WorkOrder>;
     /// Assigns, reassigns (`Some`) or unassigns (`None`).

@@ -14,6 +14,7 @@ pub mod access;
 mod accounts;
 mod blob_refs;
 mod context;
+mod import;
 mod merge;
 mod office;
 mod pull;
@@ -100,6 +101,9 @@ impl<B: Backend> Store for Engine<B> {
 
     fn create_work_orders(&self, new: &[NewWorkOrder]) -> Result<Vec<WorkOrder>> {
         Engine::create_work_orders(self, new)
+    }
+    fn import_work_orders(&self, new: &[NewWorkOrder]) -> Result<Vec<WorkOrder>> {
+        Engine::import_work_orders(self, new)
     }
     fn update_work_order(&self, id: WorkOrderId, patch: &Map<String, Value>) -> Result<WorkOrder> {
         Engine::update_work_order(self, id, patch)

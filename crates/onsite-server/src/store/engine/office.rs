@@ -10,7 +10,7 @@ use onsite_model::{
 };
 use serde_json::{Map, Value};
 
-use super::super::backend::{Backend, Counter};
+use super::super::backend::{Backend, Counter, ReadTx};
 use super::super::interface::NewWorkOrder;
 use super::context::{Ctx, Engine};
 use super::records::{
@@ -31,72 +31,7 @@ fn check_appointment(
 
 impl<B: Backend> Engine<B> {
     pub(super) fn create_work_orders(&self, new: &[NewWorkOrder]) -> Result<Vec<WorkOrder>> {
-        self.write(|ctx| {
-            let mut out = Vec::with_capacity(new.len());
-            for (i, n) in new.iter().enumerate() {
-                let row = i + 1;
-                let fail = |code: &'static str, msg: String| {
-                    Error::unprocessable(code, format!("row {row}: {msg}"))
-                };
-                if n.problem.trim().is_empty() {
-                    return Err(fail(
-                        "invalid_value",
-                        "the problem description is empty".into(),
-                    ));
-                }
-                if load_customer(ctx.tx, n.customer_id)?.is_none() {
-                    return Err(fail(
-                        "unknown_customer",
-                        format!("no customer {}", n.customer_id),
-                    ));
-                }
-                if let Some(a) = n.asset_id {
-                    match load_asset(ctx.tx, a)? {
-                        None => return Err(fail("unknown_asset", format!("no asset {a}"))),
-                        Some(asset) if asset.customer_id != n.customer_id => {
-                            return Err(fail(
-                                "invalid_value",
-                                format!("asset {a} belongs to another customer"),
-                            ));
-                        }
-                        Some(_) => {}
-                    }
-                }
-                if let Some(u) = n.assignee_id
-                    && load_user(ctx.tx, u)?.is_none()
-                {
-                    return Err(fail("unknown_user", format!("no user {u}")));
-                }
-                check_appointment(n.appointment_start, n.appointment_end)
-                    .map_err(|m| fail("invalid_value", m))?;
-                let reported_at = n.reported_at.unwrap_or(ctx.now);
-                let (respond_by, resolve_by) =
-                    SlaPolicy::for_priority(n.priority).deadlines(reported_at);
-                let number_seq = ctx.tx.bump_counter(Counter::WorkOrderNumber)?;
-                let mut wo = WorkOrder {
-                    asset_id: n.asset_id,
-                    respond_by: n.respond_by.or(Some(respond_by)),
-                    resolve_by: n.resolve_by.or(Some(resolve_by)),
-                    appointment_start: n.appointment_start,
-                    appointment_end: n.appointment_end,
-                    ..WorkOrder::new_request(
-                        WorkOrderId::new(ctx.ids),
-                        format!("WO-{}-{number_seq:06}", ctx.now.format("%Y")),
-                        n.customer_id,
-                        n.job_type,
-                        n.priority,
-                        n.problem.trim().to_owned(),
-                        reported_at,
-                    )
-                };
-                write_wo(ctx.tx, &wo)?;
-                if let Some(u) = n.assignee_id {
-                    wo = office_assign(ctx, wo, u)?;
-                }
-                out.push(wo);
-            }
-            Ok(out)
-        })
+        self.write(|ctx| create_rows(ctx, new, 0))
     }
 
     pub(super) fn update_work_order(
@@ -243,6 +178,120 @@ impl<B: Backend> Engine<B> {
             Ok(wo)
         })
     }
+}
+
+/// A work order's display number: `WO-<year>-<counter, six digits>`.
+fn work_order_number(now: Timestamp, seq: u64) -> String {
+    format!("WO-{}-{seq:06}", now.format("%Y"))
+}
+
+/// The work order row `row` of an office request asks for, built and checked by every rule
+/// of intake. Reads only, so an import checks all its rows before it writes any.
+fn requested(
+    tx: &dyn ReadTx,
+    n: &NewWorkOrder,
+    row: usize,
+    now: Timestamp,
+    id: WorkOrderId,
+    number: String,
+) -> Result<WorkOrder> {
+    let fail =
+        |code: &'static str, msg: String| Error::unprocessable(code, format!("row {row}: {msg}"));
+    if n.problem.trim().is_empty() {
+        return Err(fail(
+            "invalid_value",
+            "the problem description is empty".into(),
+        ));
+    }
+    if load_customer(tx, n.customer_id)?.is_none() {
+        return Err(fail(
+            "unknown_customer",
+            format!("no customer {}", n.customer_id),
+        ));
+    }
+    if let Some(a) = n.asset_id {
+        match load_asset(tx, a)? {
+            None => return Err(fail("unknown_asset", format!("no asset {a}"))),
+            Some(asset) if asset.customer_id != n.customer_id => {
+                return Err(fail(
+                    "invalid_value",
+                    format!("asset {a} belongs to another customer"),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(u) = n.assignee_id
+        && load_user(tx, u)?.is_none()
+    {
+        return Err(fail("unknown_user", format!("no user {u}")));
+    }
+    check_appointment(n.appointment_start, n.appointment_end)
+        .map_err(|m| fail("invalid_value", m))?;
+    let reported_at = n.reported_at.unwrap_or(now);
+    let (respond_by, resolve_by) = SlaPolicy::for_priority(n.priority).deadlines(reported_at);
+    let wo = WorkOrder {
+        asset_id: n.asset_id,
+        respond_by: n.respond_by.or(Some(respond_by)),
+        resolve_by: n.resolve_by.or(Some(resolve_by)),
+        appointment_start: n.appointment_start,
+        appointment_end: n.appointment_end,
+        ..WorkOrder::new_request(
+            id,
+            number,
+            n.customer_id,
+            n.job_type,
+            n.priority,
+            n.problem.trim().to_owned(),
+            reported_at,
+        )
+    };
+    Ok(wo)
+}
+
+/// Checks every row of a request by the intake rules without writing; the first bad row
+/// refuses them all, named by its 1-based position.
+pub(super) fn check_rows(tx: &dyn ReadTx, new: &[NewWorkOrder], now: Timestamp) -> Result<()> {
+    let placeholder = WorkOrderId(uuid::Uuid::nil());
+    for (i, n) in new.iter().enumerate() {
+        requested(
+            tx,
+            n,
+            i + 1,
+            now,
+            placeholder,
+            work_order_number(now, 999_999),
+        )?;
+    }
+    Ok(())
+}
+
+/// Creates the rows of a request (positions counted from `first_row + 1`), each checked by
+/// the intake rules, and assigns those that name an assignee.
+pub(super) fn create_rows(
+    ctx: &mut Ctx<'_>,
+    new: &[NewWorkOrder],
+    first_row: usize,
+) -> Result<Vec<WorkOrder>> {
+    let mut out = Vec::with_capacity(new.len());
+    for (i, n) in new.iter().enumerate() {
+        let number_seq = ctx.tx.bump_counter(Counter::WorkOrderNumber)?;
+        let number = work_order_number(ctx.now, number_seq);
+        let mut wo = requested(
+            ctx.tx,
+            n,
+            first_row + i + 1,
+            ctx.now,
+            WorkOrderId::new(ctx.ids),
+            number,
+        )?;
+        write_wo(ctx.tx, &wo)?;
+        if let Some(u) = n.assignee_id {
+            wo = office_assign(ctx, wo, u)?;
+        }
+        out.push(wo);
+    }
+    Ok(out)
 }
 
 fn office_event(
