@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod blobs;
 pub mod error;
+pub mod live;
 pub mod store;
 
 pub use error::{Error, Result};

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use onsite_model::wire::{OpOutcome, OpResult};
@@ -66,6 +66,18 @@ pub struct Metrics {
     blob_bytes_downloaded: AtomicU64,
     blobs_stored: AtomicU64,
     blob_bytes_stored: AtomicU64,
+    /// Shared with each stream's [`OpenStream`], which gives its count back when dropped.
+    event_streams: Arc<AtomicI64>,
+}
+
+/// An open event stream, counted in `onsite_event_streams_open` while it lives.
+#[derive(Debug)]
+pub struct OpenStream(Arc<AtomicI64>);
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Metrics {
@@ -104,6 +116,12 @@ impl Metrics {
     pub fn record_blob_stored(&self, size: u64) {
         self.blobs_stored.fetch_add(1, Ordering::Relaxed);
         self.blob_bytes_stored.fetch_add(size, Ordering::Relaxed);
+    }
+
+    /// Counts an event stream as open until the returned guard is dropped.
+    pub fn open_event_stream(&self) -> OpenStream {
+        self.event_streams.fetch_add(1, Ordering::Relaxed);
+        OpenStream(self.event_streams.clone())
     }
 
     pub fn render(&self) -> String {
@@ -182,6 +200,11 @@ impl Metrics {
                 c.load(Ordering::Relaxed)
             );
         }
+        let _ = writeln!(
+            out,
+            "# HELP onsite_event_streams_open Live change streams (/sync/events) open on this instance.\n# TYPE onsite_event_streams_open gauge\nonsite_event_streams_open {}",
+            self.event_streams.load(Ordering::Relaxed)
+        );
         out
     }
 }

@@ -2,6 +2,7 @@
 //! map errors to `ErrorBody` JSON.
 
 mod blobs;
+mod events;
 mod extract;
 mod login;
 mod office;

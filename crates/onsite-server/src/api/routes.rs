@@ -56,6 +56,12 @@ pub const ENDPOINTS: &[Endpoint] = &[
         get(sync::pull)
     ),
     endpoint!(
+        GET "/api/v1/sync/events",
+        "sync",
+        "Live changes (text/event-stream): a `change` event {\"seq\":N} on connecting and whenever a change for the caller commits; pull when N is beyond the cursor. 429 too_many_streams past the bounds per user and per instance",
+        get(super::events::events)
+    ),
+    endpoint!(
         GET "/api/v1/sync/snapshot",
         "sync",
         "Every row the device may see, with a state checksum",

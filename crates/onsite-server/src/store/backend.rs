@@ -6,6 +6,8 @@
 //! apply path) or a write transaction (the serialized apply path; committed when the engine's
 //! closure returns `Ok`, rolled back otherwise). Rows travel as the model's JSON text.
 
+use std::sync::Arc;
+
 use onsite_model::merge::FieldStamp;
 use onsite_model::time::Timestamp;
 use onsite_model::wire::RowChange;
@@ -14,6 +16,7 @@ use serde_json::Value;
 
 use super::interface::{DeviceInfo, WorkOrderFilter};
 use crate::error::Result;
+use crate::live::ChangeFeed;
 
 /// A named counter row. `ServerSeq` orders every change; taking it inside the write
 /// transaction is what keeps `server_seq` commit-ordered.
@@ -205,6 +208,10 @@ pub trait WriteTx: ReadTx {
             "delete_blob is answered by a backend's own transaction".into(),
         ))
     }
+
+    /// Carries a change notice (the engine's text, at most `live::MAX_NOTICE_BYTES`) to every
+    /// instance's [`ChangeFeed`] if and only if this transaction commits.
+    fn announce(&self, notice: &str) -> Result<()>;
 }
 
 /// A database the engine runs on.
@@ -215,6 +222,9 @@ pub trait Backend: Send + Sync + 'static {
     fn read<T>(&self, f: impl FnOnce(&dyn ReadTx) -> Result<T>) -> Result<T>;
     /// Runs `f` in the serialized write transaction; commits when it returns `Ok`.
     fn write<T>(&self, f: impl FnOnce(&dyn WriteTx) -> Result<T>) -> Result<T>;
+    /// Where this instance hears the notices of committed writes, its own and (on a shared
+    /// database) every other instance's.
+    fn feed(&self) -> &Arc<ChangeFeed>;
 }
 
 /// A table of the schema, as the bulk copy of a whole store sees it (`migrate`, and the
@@ -373,11 +383,7 @@ impl Table {
                 ("id", Text),
                 ("server_seq", Int),
             ],
-            Table::Blobs => &[
-                ("sha256", Text),
-                ("size", Int),
-                ("stored_at", Text),
-            ],
+            Table::Blobs => &[("sha256", Text), ("size", Int), ("stored_at", Text)],
             Table::AwaitingEvidence => &[("work_order_id", Text), ("sha256", Text)],
         }
     }

@@ -2,6 +2,7 @@
 //! that cross it.
 
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use onsite_model::wire::{
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::Result;
+use crate::live::ChangeFeed;
 
 /// Who is calling: the signed-in user and the device their token belongs to.
 #[derive(Clone, Debug, PartialEq)]
@@ -178,6 +180,10 @@ pub trait Store: Send + Sync {
     fn revoke_device(&self, id: DeviceId) -> Result<DeviceInfo>;
 
     fn apply_push(&self, who: &Principal, req: &PushRequest) -> Result<PushResponse>;
+    /// The latest `server_seq`: a device whose cursor is below it may have something to pull.
+    fn current_seq(&self) -> Result<u64>;
+    /// Where this instance hears of committed changes, each naming the users it concerns.
+    fn changes(&self) -> &Arc<ChangeFeed>;
     fn pull(&self, who: &Principal, cursor: u64, limit: u32) -> Result<PullResponse>;
     fn snapshot(&self, who: &Principal) -> Result<Snapshot>;
 

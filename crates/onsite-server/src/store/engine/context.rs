@@ -7,6 +7,7 @@ use onsite_model::time::Timestamp;
 use onsite_model::{Clock, Hlc, HlcClock, IdSource};
 
 use super::super::backend::{Backend, Counter, ReadTx, WriteTx};
+use super::audience::Watched;
 use crate::error::Result;
 
 /// How expensive password hashes are. `Fast` is for tests only.
@@ -66,17 +67,22 @@ impl<B: Backend> Engine<B> {
 
     /// One write transaction on the serialized apply path. The server's HLC is read from and
     /// written back to its counter inside the transaction, so it is shared by every process
-    /// on the same database and rolls back with a failed write.
+    /// on the same database and rolls back with a failed write. The devices the write
+    /// concerns are told of it when it commits (`audience`).
     pub(super) fn write<T>(&self, f: impl FnOnce(&mut Ctx<'_>) -> Result<T>) -> Result<T> {
         self.backend.write(|tx| {
+            let watched = Watched::new(tx);
             let mut ctx = Ctx {
-                tx,
+                tx: &watched,
                 now: self.clock.now(),
                 ids: self.ids.as_ref(),
                 hlc: HlcClock::resume(Hlc::from_u64(tx.counter(Counter::ServerHlc)?)),
             };
             let out = f(&mut ctx)?;
             tx.set_counter(Counter::ServerHlc, ctx.hlc.last().as_u64())?;
+            if let Some(notice) = watched.notice()? {
+                tx.announce(&notice.encode())?;
+            }
             Ok(out)
         })
     }

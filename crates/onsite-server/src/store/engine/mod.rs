@@ -8,10 +8,12 @@
 //! - `visibility` — removals and fresh seqs as jobs enter and leave a technician's view;
 //! - `office`, `reference`, `review` — the office's writes and reads;
 //! - `accounts` — users, sign-in, devices; `access` — who may see and do what;
-//! - `pull` — pages of a device's view and its whole state.
+//! - `pull` — pages of a device's view and its whole state;
+//! - `audience` — whom a committed write concerns, told through a change notice.
 
 pub mod access;
 mod accounts;
+mod audience;
 mod blob_refs;
 mod context;
 mod import;
@@ -26,6 +28,8 @@ mod transition;
 mod validate;
 mod visibility;
 
+use std::sync::Arc;
+
 use onsite_model::wire::{
     ConflictRecord, LoginRequest, LoginResponse, PullResponse, PushRequest, PushResponse,
 };
@@ -38,12 +42,13 @@ use serde_json::{Map, Value};
 pub use context::{Engine, PasswordCost, StoreOptions};
 pub use onsite_model::merge::FIELD_RULE;
 
-use super::backend::Backend;
+use super::backend::{Backend, Counter};
 use super::interface::{
     BlobReferences, DeviceInfo, NewAsset, NewCustomer, NewUser, NewWorkOrder, Principal, Snapshot,
     Store, WorkOrderDetail, WorkOrderFilter,
 };
 use crate::error::Result;
+use crate::live::ChangeFeed;
 
 impl<B: Backend> Store for Engine<B> {
     fn epoch(&self) -> Result<String> {
@@ -72,6 +77,12 @@ impl<B: Backend> Store for Engine<B> {
     fn apply_push(&self, who: &Principal, req: &PushRequest) -> Result<PushResponse> {
         push::check_request(who, req)?;
         self.write(|ctx| push::apply_push(ctx, who, req))
+    }
+    fn current_seq(&self) -> Result<u64> {
+        self.read(|tx| tx.counter(Counter::ServerSeq))
+    }
+    fn changes(&self) -> &Arc<ChangeFeed> {
+        self.backend.feed()
     }
     fn pull(&self, who: &Principal, cursor: u64, limit: u32) -> Result<PullResponse> {
         Engine::pull(self, who, cursor, limit)

@@ -22,10 +22,12 @@
 //! state and never wait for the lock.
 
 mod dump;
+mod listen;
 mod tx;
 
 use std::collections::HashSet;
 use std::future::Future;
+use std::sync::Arc;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio::runtime::{Handle, Runtime};
@@ -34,6 +36,7 @@ use tokio_postgres::{IsolationLevel, NoTls};
 use super::backend::{Backend, ReadTx, WriteTx};
 use crate::auth;
 use crate::error::{Error, Result};
+use crate::live::ChangeFeed;
 use tx::PgTx;
 
 /// Applied in order, each in its own transaction, recorded in `schema_migrations`; a file is
@@ -66,6 +69,8 @@ pub struct PostgresBackend {
     /// also inside the server's async runtime.
     runtime: Option<Runtime>,
     epoch: String,
+    /// Fed by this instance's `LISTEN` connection (`listen`), which runs on `runtime`.
+    feed: Arc<ChangeFeed>,
 }
 
 impl PostgresBackend {
@@ -79,7 +84,7 @@ impl PostgresBackend {
             .enable_all()
             .build()?;
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -94,11 +99,14 @@ impl PostgresBackend {
             let mut client = pool.get().await?;
             migrate(&mut client).await
         })?;
+        let feed = Arc::new(ChangeFeed::default());
+        handle.spawn(listen::run(config, feed.clone()));
         Ok(Self {
             pool,
             handle,
             runtime: Some(runtime),
             epoch,
+            feed,
         })
     }
 
@@ -219,5 +227,9 @@ impl Backend for PostgresBackend {
                 Err(e)
             }
         }
+    }
+
+    fn feed(&self) -> &Arc<ChangeFeed> {
+        &self.feed
     }
 }

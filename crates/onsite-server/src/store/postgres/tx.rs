@@ -16,6 +16,7 @@ use super::super::backend::{
 use super::super::columns::{DeviceColumns, field_stamp, ref_column, table, uuid};
 use super::super::interface::{DeviceInfo, WorkOrderFilter};
 use crate::error::{Error, Result};
+use crate::live::CHANNEL;
 
 type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
 
@@ -671,6 +672,12 @@ impl WriteTx for PgTx<'_, '_> {
 
     fn delete_blob(&self, sha256: &str) -> Result<()> {
         self.exec("DELETE FROM blobs WHERE sha256 = $1", &[&sha256])?;
+        Ok(())
+    }
+
+    /// `NOTIFY` is queued with the transaction and delivered to every listener on commit.
+    fn announce(&self, notice: &str) -> Result<()> {
+        self.one("SELECT pg_notify($1, $2)", &[&CHANNEL, &notice])?;
         Ok(())
     }
 }

@@ -10,7 +10,7 @@ mod dump;
 mod tx;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior};
@@ -18,6 +18,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::backend::{Backend, ReadTx, WriteTx};
 use crate::auth;
 use crate::error::{Error, Result};
+use crate::live::ChangeFeed;
 use tx::SqliteTx;
 
 const MIGRATIONS: &[(&str, &str)] = &[
@@ -36,6 +37,7 @@ pub struct SqliteBackend {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     epoch: String,
+    feed: Arc<ChangeFeed>,
 }
 
 fn open_conn(path: &Path) -> Result<Connection> {
@@ -92,6 +94,7 @@ impl SqliteBackend {
             writer: Mutex::new(conn),
             readers: Mutex::new(Vec::new()),
             epoch,
+            feed: Arc::default(),
         })
     }
 
@@ -113,7 +116,7 @@ impl Backend for SqliteBackend {
         };
         let out = {
             let tx = conn.transaction()?;
-            let out = f(&SqliteTx(&tx));
+            let out = f(&SqliteTx::new(&tx));
             tx.finish()?;
             out
         };
@@ -128,8 +131,18 @@ impl Backend for SqliteBackend {
         // A panic inside a write rolled its transaction back; the connection is still usable.
         let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&SqliteTx(&tx))?;
+        let open = SqliteTx::new(&tx);
+        let out = f(&open)?;
+        let notice = open.1.take();
+        drop(open);
         tx.commit()?;
+        if let Some(notice) = notice {
+            self.feed.publish_text(&notice);
+        }
         Ok(out)
+    }
+
+    fn feed(&self) -> &Arc<ChangeFeed> {
+        &self.feed
     }
 }

@@ -1,5 +1,7 @@
 //! The storage primitives in SQL, over one open transaction.
 
+use std::cell::RefCell;
+
 use onsite_model::merge::FieldStamp;
 use onsite_model::time::{Timestamp, format_ts, parse_ts};
 use onsite_model::wire::{RowChange, RowKind};
@@ -14,8 +16,15 @@ use super::super::columns::{DeviceColumns, field_stamp, ref_column, table, uuid}
 use super::super::interface::{DeviceInfo, WorkOrderFilter};
 use crate::error::{Error, Result};
 
-/// The open transaction (read or write; the engine only writes through `WriteTx`).
-pub(super) struct SqliteTx<'a>(pub &'a Connection);
+/// The open transaction (read or write; the engine only writes through `WriteTx`), and the
+/// change notice the backend publishes once a write commits.
+pub(super) struct SqliteTx<'a>(pub &'a Connection, pub RefCell<Option<String>>);
+
+impl<'a> SqliteTx<'a> {
+    pub(super) fn new(conn: &'a Connection) -> Self {
+        Self(conn, RefCell::new(None))
+    }
+}
 
 fn strings(c: &Connection, sql: &str, args: impl rusqlite::Params) -> Result<Vec<String>> {
     let mut stmt = c.prepare_cached(sql)?;
@@ -642,6 +651,12 @@ impl WriteTx for SqliteTx<'_> {
     fn delete_blob(&self, sha256: &str) -> Result<()> {
         self.0
             .execute("DELETE FROM blobs WHERE sha256 = ?1", [sha256])?;
+        Ok(())
+    }
+
+    /// Held until the backend has committed: SQLite's notices stay in this process.
+    fn announce(&self, notice: &str) -> Result<()> {
+        *self.1.borrow_mut() = Some(notice.to_owned());
         Ok(())
     }
 }

@@ -1,0 +1,301 @@
+//! Whom a write concerns: every write transaction runs over [`Watched`], which passes each
+//! primitive through and notes what the write makes visible to whom, by the same membership
+//! a pull uses (a user sees their own row, the jobs assigned to them now with their rows,
+//! customers and assets, and the removals addressed to them). When the write commits, the
+//! users it concerns hear of it through a [`ChangeNotice`]; a write that hands out no
+//! `server_seq` changes nothing a device pulls and sends none.
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+
+use onsite_model::merge::FieldStamp;
+use onsite_model::time::Timestamp;
+use onsite_model::wire::RowChange;
+use onsite_model::{Asset, Customer, DeviceId, User, UserId, WorkOrder, WorkOrderId};
+use serde_json::Value;
+
+use super::super::backend::{
+    Counter, DeviceOwner, DocTable, JobRef, ReadTx, StoredRow, TokenHolder, WriteTx,
+};
+use super::super::interface::{DeviceInfo, WorkOrderFilter};
+use crate::error::Result;
+use crate::live::ChangeNotice;
+
+/// Jobs whose assignee is looked up at the end of a write; a write touching more (a large
+/// import, say) tells everyone instead.
+const MAX_JOBS_RESOLVED: usize = 256;
+
+#[derive(Default)]
+struct Seen {
+    last_seq: Option<u64>,
+    users: BTreeSet<UserId>,
+    /// Jobs whose rows changed, resolved to their assignee at the end of the write.
+    jobs: BTreeSet<WorkOrderId>,
+    everyone: bool,
+}
+
+/// A write transaction that notes whom its changes concern.
+pub(super) struct Watched<'a> {
+    inner: &'a dyn WriteTx,
+    seen: RefCell<Seen>,
+}
+
+impl<'a> Watched<'a> {
+    pub(super) fn new(inner: &'a dyn WriteTx) -> Self {
+        Self {
+            inner,
+            seen: RefCell::new(Seen::default()),
+        }
+    }
+
+    /// The notice for what this write changed, `None` when it changed nothing a device pulls.
+    /// Runs inside the transaction, so a job's assignee is the one it commits with.
+    pub(super) fn notice(&self) -> Result<Option<ChangeNotice>> {
+        let seen = self.seen.borrow();
+        let Some(seq) = seen.last_seq else {
+            return Ok(None);
+        };
+        if seen.everyone || seen.jobs.len() > MAX_JOBS_RESOLVED {
+            return Ok(Some(ChangeNotice::everyone(seq)));
+        }
+        let mut users = seen.users.clone();
+        for &job in &seen.jobs {
+            if let Some(assignee) = self
+                .inner
+                .load_work_order(job)?
+                .and_then(|(wo, _)| wo.assignee_id)
+            {
+                users.insert(assignee);
+            }
+        }
+        Ok(Some(ChangeNotice::to_users(
+            seq,
+            users.into_iter().collect(),
+        )))
+    }
+
+    fn user(&self, user: UserId) {
+        self.seen.borrow_mut().users.insert(user);
+    }
+}
+
+impl ReadTx for Watched<'_> {
+    fn counter(&self, name: Counter) -> Result<u64> {
+        self.inner.counter(name)
+    }
+    fn load_work_order(&self, id: WorkOrderId) -> Result<Option<(WorkOrder, u64)>> {
+        self.inner.load_work_order(id)
+    }
+    fn list_work_orders(&self, filter: &WorkOrderFilter) -> Result<Vec<String>> {
+        self.inner.list_work_orders(filter)
+    }
+    fn load_job_row(&self, kind: &str, id: &str) -> Result<Option<StoredRow>> {
+        self.inner.load_job_row(kind, id)
+    }
+    fn job_rows(&self, wo: WorkOrderId, kind: &str) -> Result<Vec<String>> {
+        self.inner.job_rows(wo, kind)
+    }
+    fn rows_of_kind(&self, kind: &str) -> Result<Vec<String>> {
+        self.inner.rows_of_kind(kind)
+    }
+    fn job_items(&self, wo: WorkOrderId) -> Result<Vec<(String, String)>> {
+        self.inner.job_items(wo)
+    }
+    fn field_stamp(&self, entity: &str, id: &str, field: &str) -> Result<Option<FieldStamp>> {
+        self.inner.field_stamp(entity, id, field)
+    }
+    fn load_doc(&self, table: DocTable, id: &str) -> Result<Option<String>> {
+        self.inner.load_doc(table, id)
+    }
+    fn list_docs(&self, table: DocTable) -> Result<Vec<String>> {
+        self.inner.list_docs(table)
+    }
+    fn user_by_username(&self, username: &str) -> Result<Option<(String, String)>> {
+        self.inner.user_by_username(username)
+    }
+    fn ever_assigned(&self, wo: WorkOrderId, user: UserId) -> Result<bool> {
+        self.inner.ever_assigned(wo, user)
+    }
+    fn referenced_elsewhere(
+        &self,
+        user: UserId,
+        what: JobRef,
+        id: &str,
+        except: WorkOrderId,
+    ) -> Result<bool> {
+        self.inner.referenced_elsewhere(user, what, id, except)
+    }
+    fn visible_rows(
+        &self,
+        user: UserId,
+        cursor: u64,
+        limit: u64,
+        with_removals: bool,
+    ) -> Result<Vec<RowChange>> {
+        self.inner.visible_rows(user, cursor, limit, with_removals)
+    }
+    fn device_owner(&self, device: DeviceId) -> Result<Option<DeviceOwner>> {
+        self.inner.device_owner(device)
+    }
+    fn device_by_token(&self, token_hash: &str) -> Result<Option<TokenHolder>> {
+        self.inner.device_by_token(token_hash)
+    }
+    fn devices(&self, only: Option<DeviceId>) -> Result<Vec<DeviceInfo>> {
+        self.inner.devices(only)
+    }
+    fn device_acked_seq(&self, device: DeviceId) -> Result<u64> {
+        self.inner.device_acked_seq(device)
+    }
+    fn stored_outcome(&self, device: DeviceId, seq: u64) -> Result<Option<String>> {
+        self.inner.stored_outcome(device, seq)
+    }
+    fn acked_through(&self, device: DeviceId, high_water: u64) -> Result<Option<u64>> {
+        self.inner.acked_through(device, high_water)
+    }
+    fn blob_held(&self, sha256: &str) -> Result<bool> {
+        self.inner.blob_held(sha256)
+    }
+    fn blob_on_jobs_of(&self, user: UserId, sha256: &str) -> Result<bool> {
+        self.inner.blob_on_jobs_of(user, sha256)
+    }
+    fn jobs_awaiting(&self, sha256: &str) -> Result<Vec<WorkOrderId>> {
+        self.inner.jobs_awaiting(sha256)
+    }
+    fn job_row_field_values(&self, kind: &str, field: &str, since_seq: u64) -> Result<Vec<String>> {
+        self.inner.job_row_field_values(kind, field, since_seq)
+    }
+}
+
+impl WriteTx for Watched<'_> {
+    fn bump_counter(&self, name: Counter) -> Result<u64> {
+        let value = self.inner.bump_counter(name)?;
+        if name == Counter::ServerSeq {
+            self.seen.borrow_mut().last_seq = Some(value);
+        }
+        Ok(value)
+    }
+    fn set_counter(&self, name: Counter, value: u64) -> Result<()> {
+        if name == Counter::ServerSeq {
+            self.seen.borrow_mut().last_seq = Some(value);
+        }
+        self.inner.set_counter(name, value)
+    }
+
+    fn put_work_order(&self, wo: &WorkOrder, seq: u64) -> Result<()> {
+        if let Some(assignee) = wo.assignee_id {
+            self.user(assignee);
+        }
+        self.inner.put_work_order(wo, seq)
+    }
+    fn put_job_row(
+        &self,
+        kind: &str,
+        id: &str,
+        wo: WorkOrderId,
+        data: &Value,
+        deleted: bool,
+        seq: u64,
+    ) -> Result<()> {
+        self.seen.borrow_mut().jobs.insert(wo);
+        self.inner.put_job_row(kind, id, wo, data, deleted, seq)
+    }
+    /// Only used as a job enters a view, whose work order is written in the same write.
+    fn set_job_row_seq(&self, kind: &str, id: &str, seq: u64) -> Result<()> {
+        self.inner.set_job_row_seq(kind, id, seq)
+    }
+    fn put_field_stamp(&self, entity: &str, id: &str, field: &str, s: &FieldStamp) -> Result<()> {
+        self.inner.put_field_stamp(entity, id, field, s)
+    }
+    fn record_assignment(&self, wo: WorkOrderId, user: UserId, at: Timestamp) -> Result<()> {
+        self.inner.record_assignment(wo, user, at)
+    }
+    fn put_removal(&self, user: UserId, kind: &str, id: &str, seq: u64) -> Result<()> {
+        self.user(user);
+        self.inner.put_removal(user, kind, id, seq)
+    }
+    fn clear_removal(&self, user: UserId, kind: &str, id: &str) -> Result<()> {
+        self.inner.clear_removal(user, kind, id)
+    }
+
+    fn insert_user(&self, user: &User, password_hash: &str, at: Timestamp, seq: u64) -> Result<()> {
+        self.user(user.id);
+        self.inner.insert_user(user, password_hash, at, seq)
+    }
+    /// A new customer is on nobody's job yet; an edited one may be on anyone's: everyone
+    /// re-checks (office edits of customers are rare; a pull that finds nothing is cheap).
+    fn put_customer(&self, customer: &Customer, seq: u64) -> Result<()> {
+        self.reference_written(DocTable::Customers, &customer.id.to_string())?;
+        self.inner.put_customer(customer, seq)
+    }
+    fn put_asset(&self, asset: &Asset, seq: u64) -> Result<()> {
+        self.reference_written(DocTable::Assets, &asset.id.to_string())?;
+        self.inner.put_asset(asset, seq)
+    }
+    /// Only used as a job enters a view, whose work order is written in the same write.
+    fn set_doc_seq(&self, table: DocTable, id: &str, seq: u64) -> Result<()> {
+        self.inner.set_doc_seq(table, id, seq)
+    }
+
+    fn insert_device(
+        &self,
+        device: DeviceId,
+        user: UserId,
+        name: &str,
+        token_hash: &str,
+        at: Timestamp,
+    ) -> Result<()> {
+        self.inner.insert_device(device, user, name, token_hash, at)
+    }
+    fn reissue_device_token(
+        &self,
+        device: DeviceId,
+        name: &str,
+        token_hash: &str,
+        at: Timestamp,
+    ) -> Result<()> {
+        self.inner
+            .reissue_device_token(device, name, token_hash, at)
+    }
+    fn touch_device(&self, device: DeviceId, at: Timestamp) -> Result<()> {
+        self.inner.touch_device(device, at)
+    }
+    fn revoke_device(&self, device: DeviceId, at: Timestamp) -> Result<bool> {
+        self.inner.revoke_device(device, at)
+    }
+    fn set_device_acked(&self, device: DeviceId, acked: u64, at: Timestamp) -> Result<()> {
+        self.inner.set_device_acked(device, acked, at)
+    }
+    fn store_outcome(
+        &self,
+        device: DeviceId,
+        seq: u64,
+        op_json: &str,
+        outcome_json: &str,
+        high_water: u64,
+        at: Timestamp,
+    ) -> Result<()> {
+        self.inner
+            .store_outcome(device, seq, op_json, outcome_json, high_water, at)
+    }
+
+    fn insert_blob(&self, sha256: &str, size: u64, at: Timestamp) -> Result<()> {
+        self.inner.insert_blob(sha256, size, at)
+    }
+
+    fn delete_blob(&self, sha256: &str) -> Result<()> {
+        self.inner.delete_blob(sha256)
+    }
+
+    fn announce(&self, notice: &str) -> Result<()> {
+        self.inner.announce(notice)
+    }
+}
+
+impl Watched<'_> {
+    fn reference_written(&self, table: DocTable, id: &str) -> Result<()> {
+        if self.inner.load_doc(table, id)?.is_some() {
+            self.seen.borrow_mut().everyone = true;
+        }
+        Ok(())
+    }
+}
