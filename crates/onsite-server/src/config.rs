@@ -5,13 +5,17 @@
 //! `ONSITE_S3_ACCESS_KEY_ID`, `ONSITE_S3_SECRET_ACCESS_KEY`, falling back to the usual
 //! `AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`) and the
 //! `[gc]` table (`ONSITE_GC_INTERVAL`, `ONSITE_GC_ABANDONED_UPLOADS`,
-//! `ONSITE_GC_UNREFERENCED_GRACE`).
+//! `ONSITE_GC_UNREFERENCED_GRACE`) and the `[login]` table of sign-in limits
+//! (`crate::limits`: `ONSITE_LOGIN_PER_USER_ADDRESS`, `ONSITE_LOGIN_PER_USER`,
+//! `ONSITE_LOGIN_PER_ADDRESS`, `ONSITE_LOGIN_HASH_CONCURRENCY`).
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use crate::limits::{LoginFile, LoginLimits};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 pub const DEFAULT_DATA: &str = "./onsite-data";
@@ -31,6 +35,8 @@ pub struct Config {
     pub blobs: BlobLocation,
     pub s3: S3Settings,
     pub gc: GcSettings,
+    /// Sign-in attempt limits and how many password hashes run at once.
+    pub login: LoginLimits,
 }
 
 /// Written by hand so a password in the database URL or an S3 secret never reaches a log.
@@ -43,6 +49,7 @@ impl std::fmt::Debug for Config {
             .field("blobs", &self.blobs)
             .field("s3", &self.s3)
             .field("gc", &self.gc)
+            .field("login", &self.login)
             .finish()
     }
 }
@@ -193,6 +200,7 @@ struct FileConfig {
     blobs: Option<String>,
     s3: Option<S3Settings>,
     gc: Option<FileGc>,
+    login: Option<LoginFile>,
 }
 
 #[derive(Default, Deserialize)]
@@ -235,7 +243,9 @@ impl Config {
             blobs: BlobLocation::Files,
             s3: S3Settings::default(),
             gc: GcSettings::default(),
+            login: LoginLimits::default(),
         };
+        let mut login = None;
         let mut blobs = None;
         let mut gc = FileGc::default();
         if let Some(path) = file {
@@ -259,6 +269,7 @@ impl Config {
             blobs = f.blobs;
             cfg.s3 = f.s3.unwrap_or_default();
             gc = f.gc.unwrap_or_default();
+            login = f.login;
         }
         let var = |names: &[&str]| names.iter().find_map(|n| env(n).filter(|s| !s.is_empty()));
         blobs = var(&["ONSITE_BLOBS"]).or(blobs);
@@ -301,6 +312,7 @@ impl Config {
                 defaults.unreferenced_grace,
             )?,
         };
+        cfg.login = LoginLimits::layered(login, |n| var(&[n])).map_err(ConfigError::Invalid)?;
         if let Some(b) = blobs {
             cfg.blobs = b.parse().map_err(ConfigError::Invalid)?;
         }

@@ -13,4 +13,5 @@ pub use store::{PostgresStore, SqliteStore, Store, StoreOptions};
 pub mod api;
 pub mod config;
 pub mod demo;
+pub mod limits;
 pub mod metrics;

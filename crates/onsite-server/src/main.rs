@@ -513,7 +513,7 @@ async fn serve(cfg: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> any
         .with_context(|| format!("opening the blob store {}", cfg.blobs))?;
     onsite_server::blobs::gc::run_periodically(blobs.clone(), store.clone(), clock.clone(), cfg.gc);
     let blob_location = blobs.location();
-    let app = router(AppState::new(store, blobs, clock));
+    let app = router(AppState::new(store, blobs, clock).with_login_limits(cfg.login.clone()));
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "onsite-server listening on http://{addr}")?;
@@ -524,6 +524,8 @@ async fn serve(cfg: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> any
         None => cfg.data.join("onsite.db").display().to_string(),
     };
     tracing::info!(%addr, data = %cfg.data.display(), %database, blobs = %blob_location, "serving");
+    // The peer address reaches handlers: sign-in attempts are counted per client address.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use onsite_model::wire::{BlobInfo, CHUNK_SHA256, MAX_CHUNK_BYTES, UPLOAD_OFFSET};
 
-use super::{AppState, Auth, blocking};
+use super::{AppState, Auth, blocking, bounds};
 use crate::blobs::{BlobError, BlobState, Finished, check_address, parse_range, put_chunk};
 use crate::error::{Error, Refusal, Result};
 
@@ -113,14 +113,9 @@ pub async fn patch(
         }
         Err(r) => return Error::bad_request("bad_body", r.body_text()).into_response(),
     };
-    let Some(offset) =
-        header_str(&headers, UPLOAD_OFFSET).and_then(|v| v.trim().parse::<u64>().ok())
-    else {
-        return Error::bad_request(
-            "missing_offset",
-            "send the chunk's start as an Upload-Offset header (HEAD the blob to learn it)",
-        )
-        .into_response();
+    let offset = match bounds::upload_offset(header_str(&headers, UPLOAD_OFFSET)) {
+        Ok(offset) => offset,
+        Err(e) => return e.into_response(),
     };
     let Some(chunk_sha) = header_str(&headers, CHUNK_SHA256).map(str::to_owned) else {
         return Error::bad_request(
@@ -209,6 +204,7 @@ pub async fn download(
     }
     let blobs = s.blobs.clone();
     let range = header_str(&headers, header::RANGE.as_str()).map(str::to_owned);
+    bounds::range(range.as_deref())?;
     let id = sha.clone();
     let read = run(move || {
         let size = match blobs.state(&id)? {

@@ -2,6 +2,7 @@
 //! map errors to `ErrorBody` JSON.
 
 mod blobs;
+mod bounds;
 mod events;
 mod extract;
 mod login;
@@ -23,9 +24,11 @@ use onsite_model::Clock;
 use tower_http::trace::TraceLayer;
 
 pub use extract::{ApiJson, ApiQuery, Auth, Office};
+pub use login::LoginGuard;
 
 use crate::blobs::BlobStore;
 use crate::error::{Error, Result};
+use crate::limits::LoginLimits;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
@@ -38,6 +41,8 @@ pub struct AppState {
     pub blobs: Arc<dyn BlobStore>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
+    /// Sign-in attempt limits and the queue for password hashing.
+    pub login: Arc<LoginGuard>,
 }
 
 impl AppState {
@@ -45,9 +50,16 @@ impl AppState {
         Self {
             store,
             blobs,
-            clock,
+            clock: clock.clone(),
             metrics: Arc::new(Metrics::default()),
+            login: Arc::new(LoginGuard::new(LoginLimits::default(), clock)),
         }
+    }
+
+    /// The same state with these sign-in limits instead of the defaults.
+    pub fn with_login_limits(mut self, limits: LoginLimits) -> Self {
+        self.login = Arc::new(LoginGuard::new(limits, self.clock.clone()));
+        self
     }
 }
 

@@ -116,6 +116,7 @@ pub async fn list_work_orders(
     Auth(who): Auth,
     ApiQuery(filter): ApiQuery<WorkOrderFilter>,
 ) -> Result<Json<Vec<WorkOrder>>> {
+    super::bounds::period(&filter)?;
     let store = s.store.clone();
     Ok(Json(
         blocking(move || store.list_work_orders_for(&who, filter)).await?,

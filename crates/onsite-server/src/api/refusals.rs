@@ -2,14 +2,16 @@
 //! ones the framework produces before a handler runs: an unknown path, a method a path does
 //! not serve, a path segment that is not UTF-8, a body over the limit. Handlers and
 //! extractors answer with `Error` already; this layer rewrites whatever else arrives as
-//! plain text or with no body, keeping its status and headers (`Allow` on a 405).
+//! plain text or with no body, keeping its status and headers; a 405 names the methods the
+//! path answers.
 
 use axum::body::{Body, to_bytes};
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::routes::ENDPOINTS;
 use crate::error::{Error, Refusal};
 
 /// How much of a framework's plain-text refusal is kept in the message.
@@ -29,6 +31,10 @@ pub async fn not_found(method: Method, uri: axum::http::Uri) -> Error {
 pub async fn json_refusals(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
     let res = next.run(req).await;
     let status = res.status();
     // HEAD answers carry no body (a blob's 404 + Upload-Offset is the upload protocol).
@@ -48,11 +54,15 @@ pub async fn json_refusals(req: Request, next: Next) -> Response {
         Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
         Err(_) => String::new(),
     };
-    let allow = parts
-        .headers
-        .get(header::ALLOW)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    // The router adds `Allow` outside this layer; the route table says the same.
+    let allow = route.map(|route| {
+        let methods: Vec<&str> = ENDPOINTS
+            .iter()
+            .filter(|e| e.path == route)
+            .map(|e| e.method.as_str())
+            .collect();
+        methods.join(", ")
+    });
     let err = refusal_for(status, &method, &path, allow.as_deref(), &detail);
     let mut rewritten = err.into_response();
     // The framework's status stands (e.g. 408, 431), with its headers and a JSON body.
@@ -84,10 +94,7 @@ fn refusal_for(
             Refusal::MethodNotAllowed,
             "method_not_allowed",
             match allow {
-                Some(allow) => format!(
-                    "{path} does not answer {method}; use {}",
-                    allow.replace(',', ", ")
-                ),
+                Some(allow) => format!("{path} does not answer {method}; use {allow}"),
                 None => format!("{path} does not answer {method}; see /api/v1/openapi.json"),
             },
         ),

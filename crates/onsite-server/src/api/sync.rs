@@ -7,7 +7,7 @@ use axum::extract::State;
 use onsite_model::wire::{PullResponse, PushRequest, PushResponse};
 use serde::Deserialize;
 
-use super::{ApiJson, ApiQuery, AppState, Auth, blocking};
+use super::{ApiJson, ApiQuery, AppState, Auth, blocking, bounds};
 use crate::error::Result;
 use crate::store::Snapshot;
 
@@ -20,6 +20,7 @@ pub async fn push(
     Auth(who): Auth,
     ApiJson(req): ApiJson<PushRequest>,
 ) -> Result<Json<PushResponse>> {
+    bounds::push_numbers(&req)?;
     let started = Instant::now();
     let store = state.store.clone();
     let res = blocking(move || store.apply_push(&who, &req)).await;
@@ -43,9 +44,11 @@ pub async fn pull(
     Auth(who): Auth,
     ApiQuery(q): ApiQuery<PullQuery>,
 ) -> Result<Json<PullResponse>> {
+    let cursor = bounds::cursor(q.cursor)?;
+    let limit = bounds::pull_limit(q.limit)?;
     let started = Instant::now();
     let store = state.store.clone();
-    let res = blocking(move || store.pull(&who, q.cursor, q.limit.unwrap_or(0))).await;
+    let res = blocking(move || store.pull(&who, cursor, limit)).await;
     state.metrics.pull_latency.observe(started.elapsed());
     Ok(Json(res?))
 }

@@ -1,0 +1,934 @@
+//! Who may call what, cell by cell, on the router served on loopback, on every backend.
+//!
+//! The first matrix has one row per endpoint of the route table (`api::routes::ENDPOINTS`,
+//! from which the router and the OpenAPI document are built) and one column per caller. A
+//! route without a row fails the test, so a new endpoint waits for someone to decide who may
+//! call it; a row whose route is gone fails too. The second matrix is every op kind × entity
+//! in a push, for the technician who owns the job, one who does not and a dispatcher.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use common::{Device, TestBackend, World, world_on};
+use onsite_model::wire::OpResult;
+use onsite_model::{
+    Change, EntityKind, JobType, Op, Role, StatusAction, User, WorkOrder, WorkOrderId,
+    WorkOrderStatus, sha256_hex,
+};
+use onsite_server::api::routes::ENDPOINTS;
+use onsite_server::api::{AppState, router};
+use onsite_server::limits::{Bucket, LoginLimits};
+use onsite_server::store::{NewUser, Password};
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::runtime::Runtime;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Caller {
+    /// Alice: the job is assigned to her.
+    Owner,
+    /// Bob: the job was never his.
+    Other,
+    /// Erin: the job was hers, then moved to Alice.
+    Former,
+    Dispatcher,
+    Admin,
+    /// One of Alice's devices, revoked by an administrator.
+    Revoked,
+    /// No Authorization header.
+    Anonymous,
+}
+
+const CALLERS: [Caller; 7] = [
+    Caller::Owner,
+    Caller::Other,
+    Caller::Former,
+    Caller::Dispatcher,
+    Caller::Admin,
+    Caller::Revoked,
+    Caller::Anonymous,
+];
+
+#[derive(Clone, Copy, Debug)]
+enum Expect {
+    /// Served, with this status.
+    Ok(u16),
+    /// Refused with this status and code.
+    No(u16, &'static str),
+}
+use Expect::{No, Ok};
+
+const SIGN_IN: Expect = No(401, "unauthorized");
+const OFFICE_ONLY: Expect = No(403, "office_only");
+const PUBLIC: [Expect; 7] = [Ok(200); 7];
+const fn device(s: u16) -> [Expect; 7] {
+    [Ok(s), Ok(s), Ok(s), Ok(s), Ok(s), SIGN_IN, SIGN_IN]
+}
+const fn office(s: u16) -> [Expect; 7] {
+    [
+        OFFICE_ONLY,
+        OFFICE_ONLY,
+        OFFICE_ONLY,
+        Ok(s),
+        Ok(s),
+        SIGN_IN,
+        SIGN_IN,
+    ]
+}
+/// The job's record: its current assignee and the office.
+const JOB_READERS: [Expect; 7] = [
+    Ok(200),
+    No(403, "forbidden_job"),
+    No(403, "forbidden_job"),
+    Ok(200),
+    Ok(200),
+    SIGN_IN,
+    SIGN_IN,
+];
+
+/// (method, path, one cell per caller in `CALLERS` order).
+const MATRIX: &[(&str, &str, [Expect; 7])] = &[
+    ("GET", "/healthz", PUBLIC),
+    ("GET", "/metrics", PUBLIC),
+    ("GET", "/api/v1/openapi.json", PUBLIC),
+    // Everyone signs in with their own password; a revoked device id stays refused; a
+    // wrong password is refused.
+    (
+        "POST",
+        "/api/v1/auth/login",
+        [
+            Ok(200),
+            Ok(200),
+            Ok(200),
+            Ok(200),
+            Ok(200),
+            No(403, "device_revoked"),
+            No(401, "bad_credentials"),
+        ],
+    ),
+    ("GET", "/api/v1/me", device(200)),
+    // A push that records the diagnosis (a technician's field) on the job: its technician;
+    // the former assignee's pending work is still taken (for review when needed).
+    (
+        "POST",
+        "/api/v1/sync/push",
+        [
+            Ok(200),
+            No(403, "forbidden_job"),
+            Ok(200),
+            No(403, "field_not_owned"),
+            No(403, "field_not_owned"),
+            SIGN_IN,
+            SIGN_IN,
+        ],
+    ),
+    ("GET", "/api/v1/sync/pull", device(200)),
+    ("GET", "/api/v1/sync/events", device(200)),
+    ("GET", "/api/v1/sync/snapshot", device(200)),
+    // A photo's bytes on the job: readers of its current jobs and the office.
+    (
+        "GET",
+        "/api/v1/blobs/{sha256}",
+        [
+            Ok(200),
+            No(403, "forbidden_blob"),
+            No(403, "forbidden_blob"),
+            Ok(200),
+            Ok(200),
+            SIGN_IN,
+            SIGN_IN,
+        ],
+    ),
+    // Content-addressed bytes, checked by hash: any signed-in device may send them.
+    ("HEAD", "/api/v1/blobs/{sha256}", device(200)),
+    ("PATCH", "/api/v1/blobs/{sha256}", device(204)),
+    ("POST", "/api/v1/blobs/{sha256}/finish", device(200)),
+    ("GET", "/api/v1/users", office(200)),
+    ("GET", "/api/v1/devices", office(200)),
+    ("GET", "/api/v1/customers", office(200)),
+    ("POST", "/api/v1/customers", office(201)),
+    ("PATCH", "/api/v1/customers/{id}", office(200)),
+    ("GET", "/api/v1/assets", office(200)),
+    ("POST", "/api/v1/assets", office(201)),
+    ("PATCH", "/api/v1/assets/{id}", office(200)),
+    // Technicians list their own jobs.
+    ("GET", "/api/v1/work-orders", device(200)),
+    ("POST", "/api/v1/work-orders", office(201)),
+    ("POST", "/api/v1/work-orders/import", office(201)),
+    ("GET", "/api/v1/work-orders/{id}", JOB_READERS),
+    ("PATCH", "/api/v1/work-orders/{id}", office(200)),
+    ("POST", "/api/v1/work-orders/{id}/assign", office(200)),
+    ("POST", "/api/v1/work-orders/{id}/reschedule", office(200)),
+    ("POST", "/api/v1/work-orders/{id}/cancel", office(200)),
+    ("POST", "/api/v1/work-orders/{id}/reopen", office(200)),
+    ("GET", "/api/v1/conflicts", office(200)),
+    ("POST", "/api/v1/conflicts/{id}/resolve", office(200)),
+];
+
+/// Cells of the push matrix that wait for the engine's push authorisation to be hardened:
+/// (op, caller). Each is asserted to the intended rule once it is removed from here.
+const PENDING_ENGINE_FIX: &[(&str, Caller)] = &[
+    // Accepted today (as a conflict); the rule: office roles do not take technician steps.
+    ("transition work_order start_travel", Caller::Dispatcher),
+];
+
+struct Cast {
+    alice: User,
+    bob: User,
+    erin: User,
+    dana: User,
+    ada: User,
+}
+
+fn cast(w: &World) -> Cast {
+    let add = |username: &str, role| {
+        w.store
+            .create_user(&NewUser {
+                username: username.into(),
+                name: username.into(),
+                role,
+                password: Password(common::PASSWORD.into()),
+                skills: vec![],
+                phone: None,
+            })
+            .unwrap()
+    };
+    Cast {
+        alice: w.alice.clone(),
+        bob: w.bob.clone(),
+        erin: add("erin", Role::Technician),
+        dana: w.dana.clone(),
+        ada: add("ada", Role::Admin),
+    }
+}
+
+impl Cast {
+    fn user(&self, caller: Caller) -> &User {
+        match caller {
+            Caller::Owner | Caller::Revoked | Caller::Anonymous => &self.alice,
+            Caller::Other => &self.bob,
+            Caller::Former => &self.erin,
+            Caller::Dispatcher => &self.dana,
+            Caller::Admin => &self.ada,
+        }
+    }
+}
+
+/// A device of `caller` (a revoked one for `Revoked`), signed in afresh.
+fn device_of(w: &World, cast: &Cast, caller: Caller) -> Device {
+    let dev = w.device(cast.user(caller));
+    if caller == Caller::Revoked {
+        w.store.revoke_device(dev.id()).unwrap();
+    }
+    dev
+}
+
+/// A job assigned to Erin, then moved to Alice.
+fn moved_job(w: &World, cast: &Cast) -> WorkOrder {
+    let job = w.job(JobType::Repair, Some(&cast.erin));
+    w.store
+        .assign_work_order(job.id, Some(cast.alice.id))
+        .unwrap()
+}
+
+/// The router on loopback, with the peer address, and limits no test run reaches.
+async fn serve(w: &World) -> String {
+    let blobs = Arc::new(onsite_server::blobs::FsBlobStore::open(w._dir.path()).unwrap());
+    let roomy = Bucket::new(100_000, 1);
+    let state =
+        AppState::new(w.store.clone(), blobs, w.clock.clone()).with_login_limits(LoginLimits {
+            user_address: roomy,
+            user: roomy,
+            address: roomy,
+            hash_concurrency: None,
+        });
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+struct Http {
+    base: String,
+    client: reqwest::Client,
+}
+
+struct Call {
+    method: Method,
+    path: String,
+    token: Option<String>,
+    headers: Vec<(&'static str, String)>,
+    body: Option<Vec<u8>>,
+}
+
+impl Http {
+    async fn send(&self, call: Call) -> (u16, Value) {
+        let mut req = self
+            .client
+            .request(call.method.clone(), format!("{}{}", self.base, call.path));
+        if let Some(t) = &call.token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        for (k, v) in &call.headers {
+            req = req.header(*k, v);
+        }
+        if let Some(b) = call.body {
+            req = req.body(b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        if call.path.ends_with("/sync/events") && status == 200 {
+            // A live stream: the status is the answer; the body never ends.
+            return (status, Value::Null);
+        }
+        let bytes = res.bytes().await.unwrap();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        (status, body)
+    }
+
+    /// Uploads `bytes` whole as `token`'s device and finishes the blob.
+    async fn upload(&self, token: &str, bytes: &[u8]) -> String {
+        let sha = sha256_hex(bytes);
+        let (s, b) = self.send(patch_chunk(&sha, token, bytes)).await;
+        assert!(s == 204 || s == 200, "{s} {b}");
+        let (s, b) = self
+            .send(Call {
+                method: Method::POST,
+                path: format!("/api/v1/blobs/{sha}/finish"),
+                token: Some(token.to_owned()),
+                headers: vec![],
+                body: None,
+            })
+            .await;
+        assert_eq!(s, 200, "{b}");
+        sha
+    }
+}
+
+fn patch_chunk(sha: &str, token: &str, bytes: &[u8]) -> Call {
+    Call {
+        method: Method::PATCH,
+        path: format!("/api/v1/blobs/{sha}"),
+        token: Some(token.to_owned()),
+        headers: vec![
+            ("upload-offset", "0".into()),
+            ("chunk-sha256", sha256_hex(bytes)),
+        ],
+        body: Some(bytes.to_vec()),
+    }
+}
+
+fn json_body(v: Value) -> (Vec<(&'static str, String)>, Option<Vec<u8>>) {
+    (
+        vec![("content-type", "application/json".into())],
+        Some(serde_json::to_vec(&v).unwrap()),
+    )
+}
+
+/// What the world holds for the read-only cells: a job moved from Erin to Alice with a
+/// photo whose bytes are on the server.
+struct Shared {
+    job: WorkOrder,
+    photo_sha: String,
+}
+
+fn shared(rt: &Runtime, w: &World, http: &Http, cast: &Cast) -> Shared {
+    let job = moved_job(w, cast);
+    let mut alice = w.device(&cast.alice);
+    let bytes = format!("photo of {}", job.id).into_bytes();
+    let sha = rt.block_on(http.upload(&alice.token, &bytes));
+    let id = uuid::Uuid::now_v7().to_string();
+    let row = json!({"id": id, "work_order_id": job.id, "sha256": sha, "kind": "before",
+        "size_bytes": bytes.len(), "created_at": "2026-11-22T07:30:00.000Z"});
+    let op = alice.op(job.id, EntityKind::Photo, &id, Change::Insert { row }, None);
+    w.store
+        .apply_push(&alice.principal, &alice.request(vec![op]))
+        .unwrap();
+    Shared {
+        job,
+        photo_sha: sha,
+    }
+}
+
+/// A conflict on `job`: two of Alice's devices wrote its diagnosis from the same base.
+fn conflict_on(w: &World, cast: &Cast, job: WorkOrderId) -> String {
+    let mut tablet = w.device(&cast.alice);
+    let mut laptop = w.device(&cast.alice);
+    let base = w.store.pull(&tablet.principal, 0, 0).unwrap().cursor;
+    let a = tablet.set(job, "diagnosis", json!("Fan motor seized"), Some(base));
+    laptop.hlc_ms = tablet.hlc_ms + 5_000;
+    let b = laptop.set(job, "diagnosis", json!("Capacitor failed"), Some(base));
+    w.store
+        .apply_push(&tablet.principal, &tablet.request(vec![a]))
+        .unwrap();
+    let res = w
+        .store
+        .apply_push(&laptop.principal, &laptop.request(vec![b]))
+        .unwrap();
+    match &res.outcomes[0].result {
+        OpResult::Conflict { conflict_id, .. } => conflict_id.to_string(),
+        other => panic!("expected a conflict: {other:?}"),
+    }
+}
+
+/// The request `caller` makes to one endpoint, on fresh objects where the call changes
+/// something, so every cell starts from the same state.
+#[allow(clippy::too_many_arguments)]
+fn request_for(
+    rt: &Runtime,
+    w: &World,
+    http: &Http,
+    cast: &Cast,
+    shared: &Shared,
+    method: &str,
+    route: &str,
+    caller: Caller,
+) -> Call {
+    let mut dev = device_of(w, cast, caller);
+    let token = (caller != Caller::Anonymous).then(|| dev.token.clone());
+    let job = match route {
+        r if r.contains("{id}") && r.starts_with("/api/v1/work-orders") => {
+            let job = moved_job(w, cast);
+            if r.ends_with("/reopen") {
+                w.store
+                    .office_transition(job.id, StatusAction::Cancel, None)
+                    .unwrap();
+            }
+            Some(job)
+        }
+        _ => None,
+    };
+    let mut path = route.to_owned();
+    let (mut headers, mut body) = (vec![], None);
+    match (method, route) {
+        ("POST", "/api/v1/auth/login") => {
+            let password = if caller == Caller::Anonymous {
+                "wrong-password"
+            } else {
+                common::PASSWORD
+            };
+            let device_id = if caller == Caller::Revoked {
+                dev.id().to_string()
+            } else {
+                uuid::Uuid::now_v7().to_string()
+            };
+            (headers, body) = json_body(json!({"username": cast.user(caller).username,
+                "password": password, "device_id": device_id, "device_name": "tablet"}));
+        }
+        ("POST", "/api/v1/sync/push") => {
+            let job = moved_job(w, cast);
+            let op = dev.set(job.id, "diagnosis", json!("Fan motor seized"), None);
+            (headers, body) = json_body(serde_json::to_value(dev.request(vec![op])).unwrap());
+        }
+        (_, "/api/v1/blobs/{sha256}") => {
+            let sha = if method == "PATCH" {
+                let bytes = format!("chunk {}", uuid::Uuid::now_v7()).into_bytes();
+                let call = patch_chunk(&sha256_hex(&bytes), "", &bytes);
+                (headers, body) = (call.headers, call.body);
+                sha256_hex(&bytes)
+            } else {
+                shared.photo_sha.clone()
+            };
+            path = path.replace("{sha256}", &sha);
+        }
+        ("POST", "/api/v1/blobs/{sha256}/finish") => {
+            let bytes = format!("blob {}", uuid::Uuid::now_v7()).into_bytes();
+            let uploader = match caller {
+                Caller::Revoked | Caller::Anonymous => w.device(&cast.alice).token,
+                _ => dev.token.clone(),
+            };
+            let sha = sha256_hex(&bytes);
+            let (s, b) = rt.block_on(http.send(patch_chunk(&sha, &uploader, &bytes)));
+            assert_eq!(s, 204, "{b}");
+            path = path.replace("{sha256}", &sha);
+        }
+        ("POST", "/api/v1/customers") => {
+            (headers, body) = json_body(json!({"name": "Quay Street Bakery"}));
+        }
+        ("PATCH", "/api/v1/customers/{id}") => {
+            path = path.replace("{id}", &w.customer.id.to_string());
+            (headers, body) = json_body(json!({"notes": "Side door"}));
+        }
+        ("POST", "/api/v1/assets") => {
+            (headers, body) =
+                json_body(json!({"customer_id": w.customer.id, "model": "Daikin FTXM25"}));
+        }
+        ("PATCH", "/api/v1/assets/{id}") => {
+            path = path.replace("{id}", &w.asset.id.to_string());
+            (headers, body) = json_body(json!({"serial": "DK25-1"}));
+        }
+        ("POST", "/api/v1/work-orders") => {
+            (headers, body) = json_body(
+                json!({"customer_id": w.customer.id, "job_type": "repair", "problem": "Noisy"}),
+            );
+        }
+        ("POST", "/api/v1/work-orders/import") => {
+            (headers, body) = json_body(
+                json!([{"customer_id": w.customer.id, "job_type": "repair", "problem": "Leak"}]),
+            );
+        }
+        ("GET", "/api/v1/work-orders/{id}") => {
+            // Reading the shared job (its record holds the photo).
+            path = path.replace("{id}", &shared.job.id.to_string());
+        }
+        (_, r) if r.starts_with("/api/v1/work-orders/{id}") => {
+            let job = job.as_ref().unwrap();
+            path = path.replace("{id}", &job.id.to_string());
+            let payload = match r.rsplit('/').next().unwrap() {
+                "assign" => Some(json!({"username": "bob"})),
+                "reschedule" => Some(json!({"appointment_start": "2026-11-23T09:00:00Z",
+                    "appointment_end": "2026-11-23T11:00:00Z"})),
+                "{id}" => Some(json!({"priority": "urgent"})),
+                _ => None,
+            };
+            if let Some(p) = payload {
+                (headers, body) = json_body(p);
+            }
+        }
+        ("POST", "/api/v1/conflicts/{id}/resolve") => {
+            let job = moved_job(w, cast);
+            let conflict = conflict_on(w, cast, job.id);
+            path = path.replace("{id}", &conflict);
+            (headers, body) = json_body(json!({"keep": "Capacitor failed"}));
+        }
+        _ => {}
+    }
+    Call {
+        method: method.parse().unwrap(),
+        path,
+        token,
+        headers,
+        body,
+    }
+}
+
+fn every_endpoint_answers_each_caller_as_decided<B: TestBackend>() {
+    let w = world_on::<B>();
+    let cast = cast(&w);
+    // Store calls block (PostgreSQL's backend drives its own runtime), so the test runs
+    // outside the server's runtime and enters it for each request.
+    let rt = Runtime::new().unwrap();
+    let http = Http {
+        base: rt.block_on(serve(&w)),
+        client: reqwest::Client::new(),
+    };
+    {
+        // The matrix covers the route table exactly, and the served document is that table.
+        let served: BTreeSet<(String, String)> = ENDPOINTS
+            .iter()
+            .map(|e| (e.method.to_string(), e.path.to_owned()))
+            .collect();
+        let decided: BTreeSet<(String, String)> = MATRIX
+            .iter()
+            .map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned()))
+            .collect();
+        let undecided: Vec<_> = served.difference(&decided).collect();
+        assert!(
+            undecided.is_empty(),
+            "routes with no row in the authorisation matrix (decide who may call them): {undecided:?}"
+        );
+        let gone: Vec<_> = decided.difference(&served).collect();
+        assert!(
+            gone.is_empty(),
+            "matrix rows for routes the router no longer serves: {gone:?}"
+        );
+        let (_, doc) = rt.block_on(http.send(Call {
+            method: Method::GET,
+            path: "/api/v1/openapi.json".into(),
+            token: None,
+            headers: vec![],
+            body: None,
+        }));
+        let documented: BTreeSet<(String, String)> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, ops)| {
+                ops.as_object()
+                    .unwrap()
+                    .keys()
+                    .map(|m| (m.to_uppercase(), path.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(
+            documented, served,
+            "the OpenAPI document lists what the router serves"
+        );
+
+        let shared = shared(&rt, &w, &http, &cast);
+        let mut wrong = Vec::new();
+        for (method, route, cells) in MATRIX {
+            for (caller, expect) in CALLERS.iter().zip(cells) {
+                let call = request_for(&rt, &w, &http, &cast, &shared, method, route, *caller);
+                let (status, body) = rt.block_on(http.send(call));
+                let fine = match expect {
+                    Ok(s) => status == *s,
+                    // HEAD answers have no body to carry a code.
+                    No(s, _) if *method == "HEAD" => status == *s,
+                    No(s, code) => {
+                        status == *s
+                            && body["code"] == *code
+                            && body["message"].as_str().is_some_and(|m| m.len() > 10)
+                    }
+                };
+                if !fine {
+                    wrong.push(format!(
+                        "{method} {route} as {caller:?}: expected {expect:?}, got {status} {body}"
+                    ));
+                }
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "cells that disagree:\n{}",
+            wrong.join("\n")
+        );
+    }
+}
+
+/// Makes a case's op as `device` on `job`.
+type BuildOp = Box<dyn Fn(&mut Device, WorkOrderId, &PushFixture) -> Op>;
+
+/// Every op kind on every entity, as a push over HTTP.
+struct OpCase {
+    name: String,
+    build: BuildOp,
+    /// Owner, other technician, dispatcher.
+    expect: [Expect; 3],
+}
+
+/// What an op may refer to on its job, made afresh for every cell.
+struct PushFixture {
+    part_row: Value,
+    part_id: String,
+    conflict_id: String,
+}
+
+fn row_of(kind: EntityKind, job: WorkOrderId) -> (String, Value) {
+    let id = uuid::Uuid::now_v7().to_string();
+    let at = "2026-11-22T07:30:00.000Z";
+    let sha = sha256_hex(id.as_bytes());
+    let row = match kind {
+        EntityKind::PartUsed => json!({"id": id, "work_order_id": job, "part_no": "HX-3",
+            "description": "Gasket", "quantity": 1.0, "created_at": at}),
+        EntityKind::TimeEntry => json!({"id": id, "work_order_id": job, "kind": "work",
+            "started_at": at, "ended_at": at}),
+        EntityKind::Note => json!({"id": id, "work_order_id": job, "body": "Fan replaced",
+            "author_id": null, "created_at": at}),
+        EntityKind::Photo => json!({"id": id, "work_order_id": job, "sha256": sha,
+            "kind": "before", "size_bytes": 10, "created_at": at}),
+        EntityKind::Signature => json!({"id": id, "work_order_id": job, "signer_name": "Li Na",
+            "signed_at": at, "strokes": [[{"x": 0.0, "y": 0.0, "t": 0}, {"x": 5.0, "y": 5.0, "t": 9}]],
+            "png_sha256": sha, "report_sha256": sha}),
+        EntityKind::Feedback => json!({"id": id, "work_order_id": job, "rating": 5,
+            "created_at": at}),
+        _ => json!({"id": id, "work_order_id": job}),
+    };
+    (id, row)
+}
+
+const ENTITIES: [EntityKind; 9] = [
+    EntityKind::WorkOrder,
+    EntityKind::ChecklistAnswer,
+    EntityKind::PartUsed,
+    EntityKind::TimeEntry,
+    EntityKind::Note,
+    EntityKind::Photo,
+    EntityKind::Signature,
+    EntityKind::Feedback,
+    EntityKind::Conflict,
+];
+const ROWS: [EntityKind; 6] = [
+    EntityKind::PartUsed,
+    EntityKind::TimeEntry,
+    EntityKind::Note,
+    EntityKind::Photo,
+    EntityKind::Signature,
+    EntityKind::Feedback,
+];
+
+fn op_cases() -> Vec<OpCase> {
+    const TECH: [Expect; 3] = [
+        Ok(200),
+        No(403, "forbidden_job"),
+        No(403, "field_not_owned"),
+    ];
+    let mut cases = vec![
+        OpCase {
+            name: "set work_order.diagnosis".into(),
+            build: Box::new(|d, job, _| d.set(job, "diagnosis", json!("Seized fan"), None)),
+            expect: TECH,
+        },
+        OpCase {
+            name: "set work_order.priority".into(),
+            build: Box::new(|d, job, _| d.set(job, "priority", json!("urgent"), None)),
+            expect: [
+                No(403, "field_not_owned"),
+                No(403, "forbidden_job"),
+                Ok(200),
+            ],
+        },
+        OpCase {
+            name: "transition work_order start_travel".into(),
+            build: Box::new(|d, job, _| {
+                common::step(
+                    d,
+                    job,
+                    StatusAction::StartTravel,
+                    WorkOrderStatus::Assigned,
+                    WorkOrderStatus::EnRoute,
+                )
+            }),
+            expect: [
+                Ok(200),
+                No(403, "forbidden_job"),
+                No(403, "step_not_allowed"),
+            ],
+        },
+        OpCase {
+            name: "set checklist_answer.value".into(),
+            build: Box::new(|d, job, _| {
+                let template = onsite_model::checklist::template_for(JobType::Repair);
+                let item = template
+                    .items
+                    .iter()
+                    .find(|i| matches!(i.kind, onsite_model::ItemKind::Check))
+                    .expect("a check item");
+                let id = onsite_model::ops::checklist_answer_id(job, &item.key);
+                d.op(
+                    job,
+                    EntityKind::ChecklistAnswer,
+                    &id,
+                    Change::Set {
+                        field: "value".into(),
+                        old: json!(null),
+                        new: json!({"type": "check", "value": true}),
+                    },
+                    None,
+                )
+            }),
+            expect: TECH,
+        },
+        OpCase {
+            name: "delete part_used".into(),
+            build: Box::new(|d, job, fx| {
+                d.op(
+                    job,
+                    EntityKind::PartUsed,
+                    &fx.part_id,
+                    Change::Delete {
+                        old: fx.part_row.clone(),
+                    },
+                    None,
+                )
+            }),
+            expect: TECH,
+        },
+        OpCase {
+            name: "resolve_conflict conflict".into(),
+            build: Box::new(|d, job, fx| {
+                d.op(
+                    job,
+                    EntityKind::Conflict,
+                    &fx.conflict_id,
+                    Change::ResolveConflict {
+                        conflict_id: fx.conflict_id.parse().unwrap(),
+                        keep: json!("Capacitor failed"),
+                    },
+                    None,
+                )
+            }),
+            expect: [
+                No(403, "field_not_owned"),
+                No(403, "forbidden_job"),
+                Ok(200),
+            ],
+        },
+    ];
+    for kind in ROWS {
+        cases.push(OpCase {
+            name: format!("insert {kind}"),
+            build: Box::new(move |d, job, _| {
+                let (id, row) = row_of(kind, job);
+                d.op(job, kind, &id, Change::Insert { row }, None)
+            }),
+            // Notes are anyone's: the office adds them to the timeline too.
+            expect: if kind == EntityKind::Note {
+                [Ok(200), No(403, "forbidden_job"), Ok(200)]
+            } else {
+                TECH
+            },
+        });
+    }
+    // The shapes no device sends: refused for what they are (422), to anyone who may write
+    // to the job; a stranger learns only that the job is not theirs.
+    const SHAPE: [Expect; 3] = [
+        No(422, "unsupported_op"),
+        No(403, "forbidden_job"),
+        No(422, "unsupported_op"),
+    ];
+    for kind in ENTITIES {
+        if kind != EntityKind::WorkOrder && kind != EntityKind::ChecklistAnswer {
+            let field = if kind == EntityKind::Conflict {
+                "resolution"
+            } else {
+                "body"
+            };
+            cases.push(OpCase {
+                name: format!("set {kind}.{field}"),
+                build: Box::new(move |d, job, _| {
+                    let id = uuid::Uuid::now_v7().to_string();
+                    d.op(
+                        job,
+                        kind,
+                        &id,
+                        Change::Set {
+                            field: field.into(),
+                            old: json!(null),
+                            new: json!("x"),
+                        },
+                        None,
+                    )
+                }),
+                expect: SHAPE,
+            });
+        }
+        if !ROWS.contains(&kind) {
+            for insert in [true, false] {
+                cases.push(OpCase {
+                    name: format!("{} {kind}", if insert { "insert" } else { "delete" }),
+                    build: Box::new(move |d, job, _| {
+                        let (id, row) = row_of(kind, job);
+                        let id = if kind == EntityKind::WorkOrder {
+                            job.to_string()
+                        } else {
+                            id
+                        };
+                        let change = if insert {
+                            Change::Insert { row }
+                        } else {
+                            Change::Delete { old: row }
+                        };
+                        d.op(job, kind, &id, change, None)
+                    }),
+                    expect: SHAPE,
+                });
+            }
+        }
+        if kind != EntityKind::WorkOrder {
+            cases.push(OpCase {
+                name: format!("transition {kind}"),
+                build: Box::new(move |d, job, _| {
+                    let mut op = common::step(
+                        d,
+                        job,
+                        StatusAction::StartTravel,
+                        WorkOrderStatus::Assigned,
+                        WorkOrderStatus::EnRoute,
+                    );
+                    op.entity = kind;
+                    op.entity_id = uuid::Uuid::now_v7().to_string();
+                    op
+                }),
+                expect: [
+                    No(422, "invalid_op"),
+                    No(403, "forbidden_job"),
+                    No(422, "invalid_op"),
+                ],
+            });
+        }
+    }
+    cases
+}
+
+fn every_op_kind_on_every_entity_is_authorised_by_job_and_role<B: TestBackend>() {
+    let w = world_on::<B>();
+    let cast = cast(&w);
+    let rt = Runtime::new().unwrap();
+    let http = Http {
+        base: rt.block_on(serve(&w)),
+        client: reqwest::Client::new(),
+    };
+    {
+        let mut wrong = Vec::new();
+        let mut pending_seen = Vec::new();
+        for case in op_cases() {
+            for (i, caller) in [Caller::Owner, Caller::Other, Caller::Dispatcher]
+                .into_iter()
+                .enumerate()
+            {
+                let job = w.job(JobType::Repair, Some(&cast.alice));
+                let mut owner = w.device(&cast.alice);
+                let (part_id, part_row) = row_of(EntityKind::PartUsed, job.id);
+                let op = owner.op(
+                    job.id,
+                    EntityKind::PartUsed,
+                    &part_id,
+                    Change::Insert {
+                        row: part_row.clone(),
+                    },
+                    None,
+                );
+                w.store
+                    .apply_push(&owner.principal, &owner.request(vec![op]))
+                    .unwrap();
+                let fx = PushFixture {
+                    part_row,
+                    part_id,
+                    conflict_id: conflict_on(&w, &cast, job.id),
+                };
+                let mut dev = w.device(cast.user(caller));
+                let op = (case.build)(&mut dev, job.id, &fx);
+                let body = serde_json::to_vec(&dev.request(vec![op])).unwrap();
+                let (status, answer) = rt.block_on(http.send(Call {
+                    method: Method::POST,
+                    path: "/api/v1/sync/push".into(),
+                    token: Some(dev.token.clone()),
+                    headers: vec![("content-type", "application/json".into())],
+                    body: Some(body),
+                }));
+                let expect = case.expect[i];
+                let fine = match expect {
+                    Ok(s) => {
+                        status == s
+                            && !matches!(
+                                answer["outcomes"][0]["result"].as_str(),
+                                Some("rejected") | None
+                            )
+                    }
+                    No(s, code) => status == s && answer["code"] == code,
+                };
+                let pending = PENDING_ENGINE_FIX.contains(&(case.name.as_str(), caller));
+                match (fine, pending) {
+                    (true, true) => pending_seen.push(format!("{} as {caller:?}", case.name)),
+                    (false, false) => wrong.push(format!(
+                        "{} as {caller:?}: expected {expect:?}, got {status} {answer}",
+                        case.name
+                    )),
+                    _ => {}
+                }
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "cells that disagree:\n{}",
+            wrong.join("\n")
+        );
+        assert!(
+            pending_seen.is_empty(),
+            "these cells now follow the rule; take them out of PENDING_ENGINE_FIX:\n{}",
+            pending_seen.join("\n")
+        );
+    }
+}
+
+for_each_backend!(
+    every_endpoint_answers_each_caller_as_decided,
+    every_op_kind_on_every_entity_is_authorised_by_job_and_role,
+);
