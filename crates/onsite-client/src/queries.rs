@@ -221,7 +221,7 @@ impl Replica {
         let ids: Vec<String> = stmt
             .query_map(params![end], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
-        let now = self.clock.now();
+        let now = self.now();
         let pending = self.pending_by_job()?;
         ids.iter()
             .map(|id| {
@@ -309,7 +309,7 @@ impl Replica {
             None => None,
         };
         let parts: Vec<PartUsed> = job_records(&self.conn, id, RowKind::PartUsed)?;
-        let sla = SlaState::of(&wo, self.clock.now());
+        let sla = SlaState::of(&wo, self.now());
         Ok(JobDetail {
             sign_off_text: sign_off_text(&wo, customer.as_ref(), asset.as_ref(), &parts),
             customer,

@@ -250,6 +250,7 @@ pub fn apply_op(conn: &Connection, op: &Op) -> Result<()> {
                 from,
                 at,
                 reason,
+                clock_correction_ms,
                 ..
             },
             _,
@@ -266,6 +267,7 @@ pub fn apply_op(conn: &Connection, op: &Op) -> Result<()> {
                 to,
                 at: *at,
                 reason: reason.clone(),
+                clock_correction_ms: *clock_correction_ms,
             };
             insert_local_record(
                 conn,

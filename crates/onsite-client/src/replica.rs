@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use onsite_model::checklist::{AnswerValue, template_for};
-use onsite_model::clock::{Clock, IdSource, SystemClock, SystemIds};
+use onsite_model::clock::{Clock, IdSource, SystemClock, SystemIds, corrected_time};
 use onsite_model::entities::{
     Feedback, Note, PartUsed, Photo, StatusEvent, TimeEntry, TimeKind, WorkOrder,
 };
@@ -25,6 +25,7 @@ use serde_json::Value;
 use crate::db;
 use crate::error::{Error, Result};
 use crate::records::{JobEvidence, apply_op, job_records, load_record, load_work_order};
+use crate::sync_state::measured_skew;
 
 /// Where in the write path a fault can be injected, to prove a write and its ops are atomic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,10 +158,10 @@ impl Replica {
         &mut self,
         build: impl FnOnce(&mut Writer<'_>) -> Result<T>,
     ) -> Result<T> {
-        let now = self.clock.now();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (now, clock_correction_ms) = corrected_time(self.clock.now(), measured_skew(&tx)?);
         let last_seq: u64 = meta(&tx, "last_device_seq")?
             .map(|s| s.parse().unwrap_or(0))
             .unwrap_or(0);
@@ -174,6 +175,7 @@ impl Replica {
             device_id: self.device_id,
             tx_id: TxId::new(self.ids.as_ref()),
             now,
+            clock_correction_ms,
             ids: self.ids.as_ref(),
             hlc,
             next_seq: last_seq + 1,
@@ -281,6 +283,7 @@ impl Replica {
                     at,
                     reason: reason.clone(),
                     evidence,
+                    clock_correction_ms: w.clock_correction_ms,
                 },
                 Some(version),
             )?;
@@ -292,6 +295,7 @@ impl Replica {
                 to,
                 at,
                 reason,
+                clock_correction_ms: w.clock_correction_ms,
             })
         })
     }
@@ -357,11 +361,6 @@ impl Replica {
 
     fn set_text_field(&mut self, job: WorkOrderId, field: &str, text: &str) -> Result<()> {
         let text = text.trim();
-        if text.chars().count() > 8000 {
-            return Err(Error::Invalid(format!(
-                "{field} is longer than 8000 characters; shorten it"
-            )));
-        }
         self.set_field(
             job,
             field,
@@ -376,10 +375,16 @@ impl Replica {
     fn set_field(&mut self, job: WorkOrderId, field: &str, new: Value) -> Result<()> {
         self.write(|w| {
             let (wo, version) = open_job(w.tx, job)?;
-            let old = serde_json::to_value(&wo)?[field].clone();
+            let mut next = serde_json::to_value(&wo)?;
+            let old = next[field].clone();
             if old == new {
                 return Ok(());
             }
+            // The model's rule for the field, the one the server runs on the pushed op.
+            next[field] = new.clone();
+            serde_json::from_value::<WorkOrder>(next)?
+                .validate_field(field)
+                .map_err(Error::Invalid)?;
             w.record(
                 EntityKind::WorkOrder,
                 job.to_string(),
@@ -529,8 +534,11 @@ impl Replica {
         Err(Error::UnknownJob(reference.to_owned()))
     }
 
+    /// This device's clock corrected by the skew it last measured against the server: the
+    /// time every verb records and every SLA countdown reads.
     pub fn now(&self) -> Timestamp {
-        self.clock.now()
+        let skew = measured_skew(&self.conn).unwrap_or(None);
+        corrected_time(self.clock.now(), skew).0
     }
 }
 
@@ -539,7 +547,10 @@ pub(crate) struct Writer<'a> {
     pub tx: &'a Transaction<'a>,
     pub device_id: DeviceId,
     pub tx_id: TxId,
+    /// The corrected time of this write (see [`Replica::now`]).
     pub now: Timestamp,
+    /// The skew correction in `now`, recorded with the status steps it times.
+    pub clock_correction_ms: Option<i64>,
     pub ids: &'a dyn IdSource,
     pub hlc: HlcClock,
     pub next_seq: u64,

@@ -3,9 +3,10 @@
 //! (`pushed_seq`, `confirmed_seq`, `pull_cursor`), the outcome of each pushed op, the last
 //! attempt and error, and the clock skew.
 
+use onsite_model::clock::corrected_time;
 use onsite_model::hlc::{Hlc, HlcClock};
 use onsite_model::ops::Op;
-use onsite_model::time::Timestamp;
+use onsite_model::time::{Timestamp, ts_from_ms};
 use onsite_model::wire::OpResult;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
@@ -256,7 +257,9 @@ pub(crate) fn move_cursor(conn: &Connection, cursor: u64, confirmed: u64) -> Res
     Ok(())
 }
 
-/// Advances the HLC by the server's and records how far this device's clock is off.
+/// Advances the HLC by the server's and records how far this device's clock is off. The HLC
+/// follows the corrected clock, so a tablet set hours ahead does not carry its error into
+/// the order of its writes.
 pub(crate) fn observe_server(
     conn: &Connection,
     server_hlc: Hlc,
@@ -268,11 +271,25 @@ pub(crate) fn observe_server(
             .and_then(|s| s.parse().ok())
             .unwrap_or_default(),
     );
-    hlc.observe(server_hlc, now_ms);
+    let skew = server_time.timestamp_millis() - now_ms;
+    let (wall, _) = corrected_time(ts_from_ms(now_ms), Some(skew));
+    hlc.observe(server_hlc, wall.timestamp_millis());
     set_meta(conn, "hlc", &hlc.last().to_string())?;
     conn.execute(
         "UPDATE sync_state SET server_skew_ms = ?1 WHERE id = 1",
-        [server_time.timestamp_millis() - now_ms],
+        [skew],
     )?;
     Ok(())
+}
+
+/// The skew this device last measured against the server (server minus device, ms).
+pub(crate) fn measured_skew(conn: &Connection) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row(
+            "SELECT server_skew_ms FROM sync_state WHERE id = 1",
+            [],
+            |r| r.get::<_, Option<i64>>(0),
+        )
+        .optional()?
+        .flatten())
 }

@@ -65,6 +65,39 @@ impl Clock for SkewedClock {
     }
 }
 
+/// Skews smaller than this are what measuring them costs (half a round trip, the server's
+/// own work): a device does not correct its event times for them.
+pub const SKEW_TOLERANCE_MS: i64 = 1_000;
+
+/// A device's wall-clock reading corrected by the skew it last measured against the server
+/// (`server_skew_ms`: server time minus device time). Returns the corrected time and the
+/// correction applied, `None` when no skew is known or it is within [`SKEW_TOLERANCE_MS`].
+pub fn corrected_time(device_now: Timestamp, skew_ms: Option<i64>) -> (Timestamp, Option<i64>) {
+    match skew_ms {
+        Some(skew) if skew.abs() >= SKEW_TOLERANCE_MS => (
+            ts_from_ms(device_now.timestamp_millis().saturating_add(skew)),
+            Some(skew),
+        ),
+        _ => (device_now, None),
+    }
+}
+
+/// An event time as the server stores it: nothing happened after the server received it,
+/// so a time later than `received_at` becomes `received_at`. `correction_ms` is what the
+/// device already corrected; the result carries the whole correction (device and server),
+/// `None` when the time is the device's own reading.
+pub fn bounded_event_time(
+    at: Timestamp,
+    received_at: Timestamp,
+    correction_ms: Option<i64>,
+) -> (Timestamp, Option<i64>) {
+    if at <= received_at {
+        return (at, correction_ms);
+    }
+    let moved = (received_at - at).num_milliseconds();
+    (received_at, Some(correction_ms.unwrap_or(0) + moved))
+}
+
 pub trait IdSource: Send + Sync {
     fn new_uuid(&self) -> Uuid;
 }
@@ -111,6 +144,36 @@ impl IdSource for SeqIds {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_measured_skew_corrects_the_device_clock_and_says_so() {
+        let device = ts_from_ms(1_795_010_800_004);
+        let (at, by) = corrected_time(device, Some(-10_800_004));
+        assert_eq!(at, ts_from_ms(1_795_000_000_000));
+        assert_eq!(by, Some(-10_800_004));
+        assert_eq!(corrected_time(device, Some(400)), (device, None));
+        assert_eq!(corrected_time(device, None), (device, None));
+    }
+
+    #[test]
+    fn event_times_never_pass_the_servers_receipt() {
+        let received = ts_from_ms(1_795_000_000_000);
+        let early = ts_from_ms(1_794_999_000_000);
+        assert_eq!(bounded_event_time(early, received, None), (early, None));
+        assert_eq!(
+            bounded_event_time(early, received, Some(-5_000)),
+            (early, Some(-5_000))
+        );
+        let future = ts_from_ms(1_795_010_800_000);
+        assert_eq!(
+            bounded_event_time(future, received, None),
+            (received, Some(-10_800_000))
+        );
+        assert_eq!(
+            bounded_event_time(future, received, Some(-2_000)),
+            (received, Some(-10_802_000))
+        );
+    }
 
     #[test]
     fn seq_ids_are_distinct_and_ordered() {

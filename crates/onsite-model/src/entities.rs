@@ -205,6 +205,156 @@ impl WorkOrder {
     }
 }
 
+/// Longest customer or asset name (the customer's name, the asset's model), in characters.
+pub const NAME_MAX_CHARS: usize = 200;
+/// Longest phone number or serial number, in characters.
+pub const SHORT_TEXT_MAX_CHARS: usize = 100;
+/// Longest address, in characters.
+pub const ADDRESS_MAX_CHARS: usize = 500;
+/// Longest free text on a record: a problem description, the customer's notes, the
+/// technician's diagnosis, work done and result (the same limit as one note).
+pub const TEXT_MAX_CHARS: usize = NOTE_MAX_CHARS;
+
+/// Refuses text longer than `max` characters, naming what it is.
+fn check_len(what: &str, text: Option<&str>, max: usize) -> Result<(), String> {
+    match text.map(|t| t.chars().count()) {
+        Some(n) if n > max => Err(format!(
+            "{what} is limited to {max} characters (this one has {n}); shorten it"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses text that is empty once trimmed.
+fn check_present(what: &str, text: &str) -> Result<(), String> {
+    if text.trim().is_empty() {
+        return Err(format!("{what} is empty; enter it"));
+    }
+    Ok(())
+}
+
+/// Refuses a latitude or longitude outside the globe.
+fn check_coordinates(what: &str, lat: Option<f64>, lon: Option<f64>) -> Result<(), String> {
+    for (axis, value, max) in [("latitude", lat, 90.0), ("longitude", lon, 180.0)] {
+        if let Some(v) = value
+            && !(v.is_finite() && v.abs() <= max)
+        {
+            return Err(format!(
+                "{what} {axis} {v} is not between -{max} and {max}; enter degrees, or leave it empty"
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl Customer {
+    /// What the office may store for a customer, on create, update and import alike.
+    pub fn validate(&self) -> Result<(), String> {
+        check_present("the customer's name", &self.name)?;
+        check_len("the customer's name", Some(&self.name), NAME_MAX_CHARS)?;
+        check_len(
+            "the customer's phone",
+            self.phone.as_deref(),
+            SHORT_TEXT_MAX_CHARS,
+        )?;
+        check_len(
+            "the customer's address",
+            self.address.as_deref(),
+            ADDRESS_MAX_CHARS,
+        )?;
+        check_len(
+            "the customer's notes",
+            self.notes.as_deref(),
+            TEXT_MAX_CHARS,
+        )?;
+        check_coordinates("the customer's", self.lat, self.lon)
+    }
+}
+
+impl Asset {
+    /// What the office may store for an asset, on create, update and import alike.
+    pub fn validate(&self) -> Result<(), String> {
+        check_present("the asset's model", &self.model)?;
+        check_len("the asset's model", Some(&self.model), NAME_MAX_CHARS)?;
+        check_len(
+            "the asset's serial",
+            self.serial.as_deref(),
+            SHORT_TEXT_MAX_CHARS,
+        )?;
+        if let (Some(installed), Some(end)) = (self.installed_on, self.warranty_end)
+            && end < installed
+        {
+            return Err(format!(
+                "the warranty ends ({end}) before the asset was installed ({installed}); check both dates"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Work-order fields with a rule of their own in [`WorkOrder::validate_field`].
+const CHECKED_FIELDS: &[&str] = &[
+    "problem",
+    "reported_at",
+    "appointment_start",
+    "diagnosis",
+    "work_done",
+    "result",
+];
+
+impl WorkOrder {
+    /// The whole work order as the office creates, updates or imports it.
+    pub fn validate(&self) -> Result<(), String> {
+        CHECKED_FIELDS
+            .iter()
+            .try_for_each(|f| self.validate_field(f))
+    }
+
+    /// The rule that concerns `field` (and the fields it is compared with): what a write of
+    /// that one field checks, from the office or from a device.
+    pub fn validate_field(&self, field: &str) -> Result<(), String> {
+        match field {
+            "problem" => {
+                check_present("the problem description", &self.problem)?;
+                check_len(
+                    "the problem description",
+                    Some(&self.problem),
+                    TEXT_MAX_CHARS,
+                )
+            }
+            "diagnosis" => check_len("the diagnosis", self.diagnosis.as_deref(), TEXT_MAX_CHARS),
+            "work_done" => check_len("the work done", self.work_done.as_deref(), TEXT_MAX_CHARS),
+            "result" => check_len("the result", self.result.as_deref(), TEXT_MAX_CHARS),
+            "reported_at" | "respond_by" | "resolve_by" => {
+                for (what, due) in [
+                    ("respond by", self.respond_by),
+                    ("resolve by", self.resolve_by),
+                ] {
+                    if let Some(due) = due
+                        && due < self.reported_at
+                    {
+                        return Err(format!(
+                            "{what} ({}) is before the problem was reported ({}); a deadline follows the report",
+                            crate::time::format_ts(&due),
+                            crate::time::format_ts(&self.reported_at)
+                        ));
+                    }
+                }
+                Ok(())
+            }
+            "appointment_start" | "appointment_end" => {
+                match (self.appointment_start, self.appointment_end) {
+                    (Some(s), Some(e)) if e < s => {
+                        Err("the appointment window ends before it starts".into())
+                    }
+                    _ => Ok(()),
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StatusEvent {
@@ -218,6 +368,12 @@ pub struct StatusEvent {
     pub at: Timestamp,
     #[serde(default)]
     pub reason: Option<String>,
+    /// How far `at` was moved from the device's own wall-clock reading, in milliseconds:
+    /// the skew the device had measured against the server, plus the server's bound (no
+    /// event after the server received it). Absent when `at` is the device's reading.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub clock_correction_ms: Option<i64>,
 }
 
 /// The answer to one checklist item of one job (one row per job and item; its id is
@@ -771,6 +927,63 @@ pub(crate) mod tests {
         assert!(f.validate().unwrap_err().contains("2000 characters"));
         f.comment = Some("Quick and tidy".into());
         f.validate().unwrap();
+    }
+
+    #[test]
+    fn office_records_are_checked_the_same_everywhere() {
+        let mut wo = sample_work_order();
+        wo.validate().unwrap();
+        wo.respond_by = Some(wo.reported_at - chrono::Duration::hours(1));
+        let err = wo.validate().unwrap_err();
+        assert!(
+            err.starts_with("respond by (2026-11-22T07:00:00.000Z) is before"),
+            "{err}"
+        );
+        assert_eq!(wo.validate_field("diagnosis"), Ok(()));
+        wo.respond_by = None;
+        wo.problem = "  ".into();
+        assert_eq!(
+            wo.validate().unwrap_err(),
+            "the problem description is empty; enter it"
+        );
+        wo.problem = "No heat".into();
+        wo.diagnosis = Some("d".repeat(TEXT_MAX_CHARS + 1));
+        assert!(
+            wo.validate_field("diagnosis")
+                .unwrap_err()
+                .contains("limited to 8000")
+        );
+        let ids = SeqIds::new(4);
+        let mut c = Customer {
+            id: CustomerId::new(&ids),
+            name: "Harbour View".into(),
+            phone: None,
+            address: None,
+            lat: Some(91.0),
+            lon: Some(0.0),
+            notes: None,
+        };
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .contains("latitude 91 is not between")
+        );
+        c.lat = Some(45.0);
+        c.validate().unwrap();
+        c.name = String::new();
+        assert!(c.validate().is_err());
+        let a = Asset {
+            id: AssetId::new(&ids),
+            customer_id: c.id,
+            model: " ".into(),
+            serial: None,
+            installed_on: None,
+            warranty_end: None,
+        };
+        assert_eq!(
+            a.validate().unwrap_err(),
+            "the asset's model is empty; enter it"
+        );
     }
 
     #[test]

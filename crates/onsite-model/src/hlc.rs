@@ -120,6 +120,23 @@ impl HlcClock {
     }
 }
 
+/// How far ahead of its own wall clock the server accepts a device's HLC. Devices issue
+/// HLCs from their skew-corrected clock, so an honest one is within a round trip of the
+/// server; more than this is a wrong clock that was never corrected (or a forged value).
+pub const MAX_REMOTE_DRIFT_MS: i64 = 60_000;
+
+/// `remote` bounded to `wall_ms` + [`MAX_REMOTE_DRIFT_MS`]: what the server orders a
+/// device's op by and lets advance its own clock. One device can never move the server's
+/// clock further than that, so "later wins" keeps meaning later once real time passes the
+/// bound.
+pub fn bound_remote(remote: Hlc, wall_ms: i64) -> Hlc {
+    let bound = Hlc::new(
+        clamp_ms(wall_ms.saturating_add(MAX_REMOTE_DRIFT_MS)),
+        u16::MAX,
+    );
+    remote.min(bound)
+}
+
 fn clamp_ms(ms: i64) -> u64 {
     (ms.max(0) as u64).min(HLC_MAX_MS)
 }
@@ -131,6 +148,18 @@ mod tests {
 
     const YEAR_MS: i64 = 365 * 24 * 3600 * 1000;
     const NOW: i64 = 1_795_000_000_000; // November 2026
+
+    #[test]
+    fn a_remote_clock_far_ahead_is_bounded() {
+        let forged = Hlc::from_u64(u64::MAX);
+        let bounded = bound_remote(forged, NOW);
+        assert_eq!(bounded.ms(), (NOW + MAX_REMOTE_DRIFT_MS) as u64);
+        let honest = Hlc::new(NOW as u64 + 20, 3);
+        assert_eq!(bound_remote(honest, NOW), honest);
+        let mut server = HlcClock::default();
+        server.observe(bounded, NOW);
+        assert!(server.last().ms() <= (NOW + MAX_REMOTE_DRIFT_MS) as u64 + 1);
+    }
 
     #[test]
     fn counter_overflow_moves_the_millisecond() {

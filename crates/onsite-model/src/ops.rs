@@ -131,6 +131,10 @@ pub enum Change {
         /// sha256 of every blob the step relies on (completion lists its evidence).
         #[serde(default)]
         evidence: Vec<String>,
+        /// The skew correction the device applied to `at` (see
+        /// [`crate::clock::corrected_time`]); absent when `at` is its own clock's reading.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        clock_correction_ms: Option<i64>,
     },
     /// A person's decision on a conflict: the value to keep.
     ResolveConflict {

@@ -1,8 +1,11 @@
 //! SLA clocks: respond-by and resolve-by, measured from recorded event times.
 //!
 //! The response is the technician's first arrival on site; the resolution is completion.
-//! Both read the times the device recorded when the event happened (corrected by the
-//! server's skew estimate upstream), never the time a change was synced.
+//! Both read the times the device recorded when the event happened, never the time a change
+//! was synced. Those times are corrected upstream: the device records them from its clock
+//! corrected by the skew it measured against the server (`clock::corrected_time`), and the
+//! server bounds them by its receipt time (`clock::bounded_event_time`); a status event
+//! says by how much its time was moved (`StatusEvent::clock_correction_ms`).
 
 use chrono::Duration;
 use serde::{Deserialize, Serialize};

@@ -132,6 +132,15 @@ impl StatusAction {
         }
     }
 
+    /// Whether a user of `role` may take this step: technicians the steps of the visit,
+    /// dispatchers (and admins, who act as dispatchers) the office's.
+    pub fn may_be_taken_by(self, role: Role) -> bool {
+        match self.actor() {
+            Role::Technician => role == Role::Technician,
+            _ => matches!(role, Role::Dispatcher | Role::Admin),
+        }
+    }
+
     /// The role that takes this step. Admins may act as dispatchers.
     pub fn actor(self) -> Role {
         match self {
@@ -268,6 +277,15 @@ mod tests {
         );
         let err = next_status(S::New, A::StartTravel, false).unwrap_err();
         assert!(err.to_string().contains("assign it first"), "{err}");
+    }
+
+    #[test]
+    fn each_step_has_its_role() {
+        assert!(A::Arrive.may_be_taken_by(Role::Technician));
+        assert!(!A::Arrive.may_be_taken_by(Role::Dispatcher));
+        assert!(!A::StartTravel.may_be_taken_by(Role::Admin));
+        assert!(A::Cancel.may_be_taken_by(Role::Admin));
+        assert!(!A::Reopen.may_be_taken_by(Role::Technician));
     }
 
     #[test]

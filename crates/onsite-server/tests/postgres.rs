@@ -314,6 +314,7 @@ impl Story {
             at: t("2026-11-22T09:30:00Z"),
             reason: None,
             evidence: vec![],
+            clock_correction_ms: None,
         };
         self.op(dev, wo, EntityKind::WorkOrder, &wo.to_string(), change)
     }

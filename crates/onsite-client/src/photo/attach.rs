@@ -134,7 +134,7 @@ impl Replica {
             width: Some(p.width),
             height: Some(p.height),
             size_bytes: p.jpeg.len() as u64,
-            created_at: self.clock.now(),
+            created_at: self.now(),
             thumb_sha256: Some(p.thumb_sha256.clone()),
         };
         photo.validate().map_err(Error::Invalid)?;

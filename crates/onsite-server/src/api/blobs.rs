@@ -156,7 +156,11 @@ pub async fn patch(
 }
 
 /// Verifies the whole upload and stores it; releases the jobs that were waiting for it.
-pub async fn finish(State(s): State<AppState>, Auth(_): Auth, Path(sha): Path<String>) -> Response {
+pub async fn finish(
+    State(s): State<AppState>,
+    Auth(who): Auth,
+    Path(sha): Path<String>,
+) -> Response {
     let blobs = s.blobs.clone();
     let id = sha.clone();
     let finished = match run(move || blobs.finish(&id)).await {
@@ -169,7 +173,19 @@ pub async fn finish(State(s): State<AppState>, Auth(_): Auth, Path(sha): Path<St
     let store = s.store.clone();
     let id = sha.clone();
     let size = finished.size();
-    let released = match blocking(move || store.record_blob(&id, size)).await {
+    // Only the upload that stored the bytes makes them this device's: finishing a blob
+    // someone else stored proves nothing about holding it.
+    let stored_now = matches!(finished, Finished::Stored { .. });
+    let device = who.device_id;
+    let released = match blocking(move || {
+        if stored_now {
+            store.record_blob_upload(&id, size, device)
+        } else {
+            store.record_blob(&id, size)
+        }
+    })
+    .await
+    {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };

@@ -128,6 +128,10 @@ pub trait ReadTx {
     fn blob_on_jobs_of(&self, user: UserId, sha256: &str) -> Result<bool>;
     /// Jobs whose completion waits for `sha256`.
     fn jobs_awaiting(&self, sha256: &str) -> Result<Vec<WorkOrderId>>;
+    /// The device whose upload stored `sha256`, when it is known.
+    fn blob_uploader(&self, sha256: &str) -> Result<Option<DeviceId>>;
+    /// Jobs assigned to `user` now with a live photo or signature naming `sha256`.
+    fn jobs_naming_blob(&self, user: UserId, sha256: &str) -> Result<Vec<WorkOrderId>>;
     /// The text at JSON `field` of every `kind` row, tombstones included, written after
     /// `since_seq` (0: all of them); rows without it are skipped. Garbage collection asks it
     /// of a backend's own transaction; a wrapper need not pass it through.
@@ -201,6 +205,8 @@ pub trait WriteTx: ReadTx {
     ) -> Result<()>;
 
     fn insert_blob(&self, sha256: &str, size: u64, at: Timestamp) -> Result<()>;
+    /// Records the device whose upload stored `sha256`, unless one is recorded already.
+    fn set_blob_uploader(&self, sha256: &str, device: DeviceId) -> Result<()>;
     /// Drops the catalogue entry of a blob whose bytes are being removed. Garbage collection
     /// asks it of a backend's own transaction; a wrapper need not pass it through.
     fn delete_blob(&self, _sha256: &str) -> Result<()> {
@@ -383,7 +389,12 @@ impl Table {
                 ("id", Text),
                 ("server_seq", Int),
             ],
-            Table::Blobs => &[("sha256", Text), ("size", Int), ("stored_at", Text)],
+            Table::Blobs => &[
+                ("sha256", Text),
+                ("size", Int),
+                ("stored_at", Text),
+                ("uploaded_by", Text),
+            ],
             Table::AwaitingEvidence => &[("work_order_id", Text), ("sha256", Text)],
         }
     }

@@ -229,6 +229,14 @@ pub trait Store: Send + Sync {
     /// that was waiting for it (each gets a fresh `server_seq`). Idempotent. Returns the jobs
     /// released.
     fn record_blob(&self, sha256: &str, size: u64) -> Result<Vec<WorkOrderId>>;
+    /// [`Store::record_blob`] for bytes `uploader`'s upload just stored: they belong to the
+    /// jobs of that device's user, and its rows may name them.
+    fn record_blob_upload(
+        &self,
+        sha256: &str,
+        size: u64,
+        uploader: DeviceId,
+    ) -> Result<Vec<WorkOrderId>>;
     /// Office roles may read every blob; a technician those referenced by a photo or
     /// signature on a job currently assigned to them.
     fn may_read_blob(&self, who: &Principal, sha256: &str) -> Result<bool>;

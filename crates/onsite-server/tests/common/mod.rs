@@ -311,6 +311,7 @@ pub fn step(
             at: parse_ts("2026-11-22T09:30:00Z").unwrap(),
             reason: None,
             evidence: vec![],
+            clock_correction_ms: None,
         },
         None,
     )

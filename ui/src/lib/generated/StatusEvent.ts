@@ -4,4 +4,10 @@ import type { StatusEventId } from "./StatusEventId";
 import type { WorkOrderId } from "./WorkOrderId";
 import type { WorkOrderStatus } from "./WorkOrderStatus";
 
-export type StatusEvent = { id: StatusEventId, work_order_id: WorkOrderId, action: StatusAction, from: WorkOrderStatus, to: WorkOrderStatus, at: string, reason: string | null, };
+export type StatusEvent = { id: StatusEventId, work_order_id: WorkOrderId, action: StatusAction, from: WorkOrderStatus, to: WorkOrderStatus, at: string, reason: string | null, 
+/**
+ * How far `at` was moved from the device's own wall-clock reading, in milliseconds:
+ * the skew the device had measured against the server, plus the server's bound (no
+ * event after the server received it). Absent when `at` is the device's reading.
+ */
+clock_correction_ms?: number, };

@@ -2,9 +2,9 @@
 //! every blob; a technician sees the jobs assigned to them now, writes to jobs that were ever
 //! assigned to them, and reads blobs referenced on their current jobs.
 
-use onsite_model::{FieldOwner, Role, UserId, WorkOrder, WorkOrderId};
+use onsite_model::{FieldOwner, Role, StatusAction, UserId, WorkOrder, WorkOrderId};
 
-use super::super::backend::ReadTx;
+use super::super::backend::{ReadTx, StoredRow};
 use super::super::interface::{Principal, WorkOrderFilter};
 use crate::error::{Error, Result};
 
@@ -92,4 +92,45 @@ pub(super) fn may_write_field(who: &Principal, owner: FieldOwner, what: &str) ->
             format!("{what} is not written by a {role}"),
         ))
     }
+}
+
+/// Refuses an op on a stored row that lives under another job than the op names: an op is
+/// authorised against the job its row really belongs to, never the one it claims.
+pub(super) fn row_on_job(kind: &str, id: &str, stored: &StoredRow, job: &WorkOrder) -> Result<()> {
+    let owner = stored
+        .data
+        .get("work_order_id")
+        .and_then(|v| v.as_str())
+        .and_then(|s| s.parse::<WorkOrderId>().ok());
+    if owner == Some(job.id) {
+        return Ok(());
+    }
+    Err(Error::forbidden(
+        "wrong_job",
+        format!(
+            "{kind} {id} belongs to another work order, not {}; an op may change only rows of the job it names",
+            job.number
+        ),
+    ))
+}
+
+/// Whether `who`'s role takes this status step on a device (the model's rule: technicians
+/// the steps of the visit; office steps are taken through the office API).
+pub(super) fn may_take_step(who: &Principal, action: StatusAction) -> Result<()> {
+    let role = who.user.role;
+    if action.actor() != Role::Technician {
+        return Err(Error::unprocessable(
+            "invalid_transition",
+            format!("{action} is done in the office, not on a device"),
+        ));
+    }
+    if !action.may_be_taken_by(role) {
+        return Err(Error::forbidden(
+            "step_not_allowed",
+            format!(
+                "{action} is recorded by the technician doing the visit; a {role}'s device cannot record it"
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -14,6 +14,7 @@
 pub mod access;
 mod accounts;
 mod audience;
+mod blob_owners;
 mod blob_refs;
 mod context;
 mod import;
@@ -159,12 +160,20 @@ impl<B: Backend> Store for Engine<B> {
     }
 
     fn record_blob(&self, sha256: &str, size: u64) -> Result<Vec<WorkOrderId>> {
-        Engine::record_blob(self, sha256, size)
+        Engine::record_blob(self, sha256, size, None)
+    }
+    fn record_blob_upload(
+        &self,
+        sha256: &str,
+        size: u64,
+        uploader: DeviceId,
+    ) -> Result<Vec<WorkOrderId>> {
+        Engine::record_blob(self, sha256, size, Some(uploader))
     }
     fn may_read_blob(&self, who: &Principal, sha256: &str) -> Result<bool> {
         match access::blob_reader(who) {
             None => Ok(true),
-            Some(user) => self.read(|tx| tx.blob_on_jobs_of(user, sha256)),
+            Some(user) => self.read(|tx| blob_owners::may_read(tx, user, sha256)),
         }
     }
     fn blob_references(&self) -> Result<BlobReferences> {

@@ -5,8 +5,8 @@ use onsite_model::merge::FieldStamp;
 use onsite_model::ops::field_owner;
 use onsite_model::time::Timestamp;
 use onsite_model::{
-    EntityKind, FieldOwner, SlaPolicy, StatusAction, StatusEvent, StatusEventId, UserId, WorkOrder,
-    WorkOrderId, WorkOrderStatus,
+    EntityKind, FieldOwner, Role, SlaPolicy, StatusAction, StatusEvent, StatusEventId, User,
+    UserId, WorkOrder, WorkOrderId, WorkOrderStatus,
 };
 use serde_json::{Map, Value};
 
@@ -19,14 +19,21 @@ use super::records::{
 use super::visibility::{hide_job_from, hide_refs_from, show_job_to, show_refs_to};
 use crate::error::{Error, Result};
 
-fn check_appointment(
-    start: Option<Timestamp>,
-    end: Option<Timestamp>,
-) -> std::result::Result<(), String> {
-    match (start, end) {
-        (Some(s), Some(e)) if e < s => Err("the appointment window ends before it starts".into()),
-        _ => Ok(()),
+/// The user a job may be assigned to: an existing technician (dispatchers and admins do
+/// not do visits, and a job assigned to one would sit in no technician's day).
+fn assignable(tx: &dyn ReadTx, id: UserId) -> Result<User> {
+    let user = load_user(tx, id)?
+        .ok_or_else(|| Error::unprocessable("unknown_user", format!("no user {id}")))?;
+    if user.role != Role::Technician {
+        return Err(Error::unprocessable(
+            "not_a_technician",
+            format!(
+                "{} ({}) is a {}; assign work orders to a technician",
+                user.name, user.username, user.role
+            ),
+        ));
     }
+    Ok(user)
 }
 
 impl<B: Backend> Engine<B> {
@@ -69,7 +76,7 @@ impl<B: Backend> Engine<B> {
             for (field, value) in patch {
                 wo = with_field(&wo, field, value.clone())?;
             }
-            check_appointment(wo.appointment_start, wo.appointment_end)
+            wo.validate()
                 .map_err(|m| Error::unprocessable("invalid_value", m))?;
             if wo.customer_id != before.customer_id
                 && load_customer(ctx.tx, wo.customer_id)?.is_none()
@@ -130,9 +137,7 @@ impl<B: Backend> Engine<B> {
             let wo = require_wo(ctx.tx, id)?;
             match assignee {
                 Some(u) => {
-                    if load_user(ctx.tx, u)?.is_none() {
-                        return Err(Error::unprocessable("unknown_user", format!("no user {u}")));
-                    }
+                    assignable(ctx.tx, u)?;
                     if wo.assignee_id == Some(u) && wo.status != WorkOrderStatus::New {
                         return Ok(wo);
                     }
@@ -197,12 +202,6 @@ fn requested(
 ) -> Result<WorkOrder> {
     let fail =
         |code: &'static str, msg: String| Error::unprocessable(code, format!("row {row}: {msg}"));
-    if n.problem.trim().is_empty() {
-        return Err(fail(
-            "invalid_value",
-            "the problem description is empty".into(),
-        ));
-    }
     if load_customer(tx, n.customer_id)?.is_none() {
         return Err(fail(
             "unknown_customer",
@@ -221,13 +220,9 @@ fn requested(
             Some(_) => {}
         }
     }
-    if let Some(u) = n.assignee_id
-        && load_user(tx, u)?.is_none()
-    {
-        return Err(fail("unknown_user", format!("no user {u}")));
+    if let Some(u) = n.assignee_id {
+        assignable(tx, u).map_err(|e| e.at(&format!("row {row}")))?;
     }
-    check_appointment(n.appointment_start, n.appointment_end)
-        .map_err(|m| fail("invalid_value", m))?;
     let reported_at = n.reported_at.unwrap_or(now);
     let (respond_by, resolve_by) = SlaPolicy::for_priority(n.priority).deadlines(reported_at);
     let wo = WorkOrder {
@@ -246,6 +241,7 @@ fn requested(
             reported_at,
         )
     };
+    wo.validate().map_err(|m| fail("invalid_value", m))?;
     Ok(wo)
 }
 
@@ -311,6 +307,7 @@ fn office_event(
             to: wo.status,
             at: ctx.now,
             reason,
+            clock_correction_ms: None,
         },
     )
 }

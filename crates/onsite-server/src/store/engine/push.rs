@@ -2,19 +2,23 @@
 //! with the expected seq, every new op validated before any is stored, then each applied
 //! under the merge rules with its outcome stored.
 
+use onsite_model::clock::bounded_event_time;
+use onsite_model::hlc::bound_remote;
 use onsite_model::merge::{DELETE_RULE, FieldStamp};
+use onsite_model::time::{Timestamp, format_ts, parse_ts};
 use onsite_model::wire::{
     MAX_PUSH_OPS, OpOutcome, OpResult, PROTOCOL_VERSION, PushRequest, PushResponse,
 };
-use onsite_model::{Change, EntityKind, Op};
-use serde_json::json;
+use onsite_model::{Change, EntityKind, Hlc, Op};
+use serde_json::{Value, json};
 
 use super::super::backend::Counter;
 use super::super::interface::Principal;
+use super::access;
 use super::context::Ctx;
 use super::merge::{NewConflict, insert_conflict, resolve, set_answer, set_wo_field};
 use super::records::{from_json, put_row, require_wo, to_json, write_wo};
-use super::transition::apply_device_transition;
+use super::transition::{DeviceStep, apply_device_transition};
 use super::validate::validate_op;
 use crate::error::{Error, Result};
 
@@ -115,8 +119,10 @@ pub(super) fn apply_push(
             });
             continue;
         }
-        ctx.hlc.observe(op.hlc, ctx.now.timestamp_millis());
-        let result = apply_op(ctx, who, op)?;
+        // A device's clock is bounded before it can order anything or move the server's.
+        let hlc = bound_remote(op.hlc, ctx.now.timestamp_millis());
+        ctx.hlc.observe(hlc, ctx.now.timestamp_millis());
+        let result = apply_op(ctx, who, op, hlc)?;
         let high_water = ctx.tx.counter(Counter::ServerSeq)?;
         ctx.tx.store_outcome(
             device,
@@ -142,13 +148,25 @@ pub(super) fn apply_push(
     })
 }
 
-/// One validated op under the merge rules.
-fn apply_op(ctx: &mut Ctx<'_>, who: &Principal, op: &Op) -> Result<OpResult> {
+/// One validated op under the merge rules, ordered by its bounded HLC.
+fn apply_op(ctx: &mut Ctx<'_>, who: &Principal, op: &Op, hlc: Hlc) -> Result<OpResult> {
     let mut wo = require_wo(ctx.tx, op.work_order_id)?;
     let incoming = FieldStamp {
         version: 0,
-        hlc: op.hlc,
+        hlc,
         device_id: Some(op.device_id),
+    };
+    // Rows may have been written earlier in this push: the job check runs again here.
+    let stored = match &op.change {
+        Change::Insert { .. } | Change::Delete { .. } => {
+            let stored = ctx.tx.load_job_row(op.entity.as_str(), &op.entity_id)?;
+            if let Some(row) = &stored {
+                access::row_on_job(op.entity.as_str(), &op.entity_id, row, &wo)
+                    .map_err(|e| e.at(&format!("op #{}", op.device_seq)))?;
+            }
+            stored
+        }
+        _ => None,
     };
     match &op.change {
         Change::Set { field, new, .. } => match op.entity {
@@ -162,23 +180,24 @@ fn apply_op(ctx: &mut Ctx<'_>, who: &Principal, op: &Op) -> Result<OpResult> {
                 new,
                 op.base_version,
                 incoming,
-                op.recorded_at,
+                bounded_event_time(op.recorded_at, ctx.now, None).0,
             ),
         },
         Change::Insert { row } => {
             let kind = op.entity.as_str();
-            if let Some(existing) = ctx.tx.load_job_row(kind, &op.entity_id)? {
+            if let Some(existing) = stored {
                 return Ok(OpResult::Applied {
                     server_seq: existing.seq,
                 });
             }
+            let row = server_facts(op.entity, row, who, ctx.now);
             Ok(OpResult::Applied {
-                server_seq: put_row(ctx.tx, kind, &op.entity_id, wo.id, row, false)?,
+                server_seq: put_row(ctx.tx, kind, &op.entity_id, wo.id, &row, false)?,
             })
         }
         Change::Delete { old } => {
             let kind = op.entity.as_str();
-            let Some(existing) = ctx.tx.load_job_row(kind, &op.entity_id)? else {
+            let Some(existing) = stored else {
                 return Ok(OpResult::Rejected {
                     code: "not_found".into(),
                     reason: format!("no {kind} {} to delete", op.entity_id),
@@ -224,18 +243,25 @@ fn apply_op(ctx: &mut Ctx<'_>, who: &Principal, op: &Op) -> Result<OpResult> {
             at,
             reason,
             evidence,
-        } => apply_device_transition(
-            ctx,
-            who,
-            &mut wo,
-            *event_id,
-            *action,
-            *from,
-            *to,
-            *at,
-            reason.clone(),
-            evidence,
-        ),
+            clock_correction_ms,
+        } => {
+            let (at, correction) = bounded_event_time(*at, ctx.now, *clock_correction_ms);
+            apply_device_transition(
+                ctx,
+                who,
+                &mut wo,
+                DeviceStep {
+                    event_id: *event_id,
+                    action: *action,
+                    from: *from,
+                    to: *to,
+                    at,
+                    clock_correction_ms: correction,
+                    reason: reason.clone(),
+                },
+                evidence,
+            )
+        }
         Change::ResolveConflict { conflict_id, keep } => {
             match resolve(ctx, *conflict_id, keep.clone()) {
                 Ok((_, seq)) => Ok(OpResult::Applied { server_seq: seq }),
@@ -247,4 +273,32 @@ fn apply_op(ctx: &mut Ctx<'_>, who: &Principal, op: &Op) -> Result<OpResult> {
             }
         }
     }
+}
+
+/// Event-time fields of rows a device inserts.
+const ROW_TIMES: &[&str] = &[
+    "created_at",
+    "taken_at",
+    "signed_at",
+    "started_at",
+    "ended_at",
+];
+
+/// A pushed row with what the server decides rather than the device: who wrote it (a note's
+/// author is the signed-in user, whatever the row says) and times no later than the
+/// server's receipt (nothing happened after the server heard of it).
+fn server_facts(entity: EntityKind, row: &Value, who: &Principal, now: Timestamp) -> Value {
+    let mut row = row.clone();
+    if entity == EntityKind::Note {
+        row["author_id"] = json!(who.user.id);
+    }
+    for field in ROW_TIMES {
+        let at = row.get(*field).and_then(Value::as_str).map(parse_ts);
+        if let Some(Ok(at)) = at
+            && at > now
+        {
+            row[*field] = json!(format_ts(&bounded_event_time(at, now, None).0));
+        }
+    }
+    row
 }

@@ -31,14 +31,13 @@ pub(super) fn apply_patch<T: Serialize + DeserializeOwned>(
         .map_err(|e| Error::unprocessable("invalid_value", format!("{what}: {e}")))
 }
 
+/// A record the model's `validate()` refused: what is wrong and what to enter instead.
+fn invalid(message: String) -> Error {
+    Error::unprocessable("invalid_value", message)
+}
+
 impl<B: Backend> Engine<B> {
     pub(super) fn create_customer(&self, new: &NewCustomer) -> Result<Customer> {
-        if new.name.trim().is_empty() {
-            return Err(Error::unprocessable(
-                "invalid_value",
-                "the customer's name is empty",
-            ));
-        }
         self.write(|ctx| {
             let customer = Customer {
                 id: CustomerId::new(ctx.ids),
@@ -49,6 +48,7 @@ impl<B: Backend> Engine<B> {
                 lon: new.lon,
                 notes: new.notes.clone(),
             };
+            customer.validate().map_err(invalid)?;
             let seq = next_seq(ctx.tx)?;
             ctx.tx.put_customer(&customer, seq)?;
             Ok(customer)
@@ -64,6 +64,7 @@ impl<B: Backend> Engine<B> {
             let current = load_customer(ctx.tx, id)?
                 .ok_or_else(|| Error::not_found("unknown_customer", format!("no customer {id}")))?;
             let updated: Customer = apply_patch(&current, patch, "customer")?;
+            updated.validate().map_err(invalid)?;
             let seq = next_seq(ctx.tx)?;
             ctx.tx.put_customer(&updated, seq)?;
             Ok(updated)
@@ -75,12 +76,6 @@ impl<B: Backend> Engine<B> {
     }
 
     pub(super) fn create_asset(&self, new: &NewAsset) -> Result<Asset> {
-        if new.model.trim().is_empty() {
-            return Err(Error::unprocessable(
-                "invalid_value",
-                "the asset's model is empty",
-            ));
-        }
         self.write(|ctx| {
             if load_customer(ctx.tx, new.customer_id)?.is_none() {
                 return Err(Error::unprocessable(
@@ -96,6 +91,7 @@ impl<B: Backend> Engine<B> {
                 installed_on: new.installed_on,
                 warranty_end: new.warranty_end,
             };
+            asset.validate().map_err(invalid)?;
             let seq = next_seq(ctx.tx)?;
             ctx.tx.put_asset(&asset, seq)?;
             Ok(asset)
@@ -107,6 +103,7 @@ impl<B: Backend> Engine<B> {
             let current = load_asset(ctx.tx, id)?
                 .ok_or_else(|| Error::not_found("unknown_asset", format!("no asset {id}")))?;
             let updated: Asset = apply_patch(&current, patch, "asset")?;
+            updated.validate().map_err(invalid)?;
             if load_customer(ctx.tx, updated.customer_id)?.is_none() {
                 return Err(Error::unprocessable(
                     "unknown_customer",

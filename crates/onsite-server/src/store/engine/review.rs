@@ -2,7 +2,7 @@
 //! their resolution, and the evidence that releases a completed job.
 
 use onsite_model::wire::ConflictRecord;
-use onsite_model::{ConflictId, SlaState, StatusEvent, WorkOrder, WorkOrderId};
+use onsite_model::{ConflictId, DeviceId, SlaState, StatusEvent, WorkOrder, WorkOrderId};
 use serde_json::Value;
 
 use super::super::backend::Backend;
@@ -55,12 +55,28 @@ impl<B: Backend> Engine<B> {
             .collect())
     }
 
-    pub(super) fn record_blob(&self, sha256: &str, size: u64) -> Result<Vec<WorkOrderId>> {
-        if self.read(|tx| tx.blob_held(sha256))? {
+    /// `uploader` is the device whose upload just stored the bytes (`None` when the
+    /// catalogue learns of bytes already there): what makes them belong to its jobs.
+    pub(super) fn record_blob(
+        &self,
+        sha256: &str,
+        size: u64,
+        uploader: Option<DeviceId>,
+    ) -> Result<Vec<WorkOrderId>> {
+        if uploader.is_none() && self.read(|tx| tx.blob_held(sha256))? {
             return Ok(Vec::new());
         }
         self.write(|ctx| {
-            ctx.tx.insert_blob(sha256, size, ctx.now)?;
+            let held = ctx.tx.blob_held(sha256)?;
+            if !held {
+                ctx.tx.insert_blob(sha256, size, ctx.now)?;
+            }
+            if let Some(device) = uploader {
+                ctx.tx.set_blob_uploader(sha256, device)?;
+            }
+            if held {
+                return Ok(Vec::new());
+            }
             let mut released = Vec::new();
             for id in ctx.tx.jobs_awaiting(sha256)? {
                 let mut wo = require_wo(ctx.tx, id)?;

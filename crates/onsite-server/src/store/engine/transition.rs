@@ -47,20 +47,34 @@ fn completion_check(tx: &dyn ReadTx, wo: &WorkOrder) -> Result<std::result::Resu
         .map_err(|e| e.to_string()))
 }
 
+/// A step as a device recorded it, its time already bounded by the server's receipt.
+pub(super) struct DeviceStep {
+    pub(super) event_id: StatusEventId,
+    pub(super) action: StatusAction,
+    pub(super) from: WorkOrderStatus,
+    pub(super) to: WorkOrderStatus,
+    pub(super) at: Timestamp,
+    pub(super) clock_correction_ms: Option<i64>,
+    pub(super) reason: Option<String>,
+}
+
 /// A status step recorded on a device, checked against the server's current state.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn apply_device_transition(
     ctx: &Ctx<'_>,
     who: &Principal,
     wo: &mut WorkOrder,
-    event_id: StatusEventId,
-    action: StatusAction,
-    from: WorkOrderStatus,
-    to: WorkOrderStatus,
-    at: Timestamp,
-    reason: Option<String>,
+    step: DeviceStep,
     evidence: &[String],
 ) -> Result<OpResult> {
+    let DeviceStep {
+        event_id,
+        action,
+        from,
+        to,
+        at,
+        clock_correction_ms,
+        reason,
+    } = step;
     let ev = StatusEvent {
         id: event_id,
         work_order_id: wo.id,
@@ -69,6 +83,7 @@ pub(super) fn apply_device_transition(
         to,
         at,
         reason,
+        clock_correction_ms,
     };
     // Both stories are kept: the device's step is stored whatever the decision.
     insert_status_event(ctx.tx, &ev)?;

@@ -5,7 +5,7 @@ use onsite_model::ops::field_owner;
 use onsite_model::status::next_status;
 use onsite_model::wire::is_sha256_hex;
 use onsite_model::{
-    AnswerValue, Change, EntityKind, Feedback, FieldOwner, Note, Op, PartUsed, Photo, Role,
+    AnswerValue, Change, EntityKind, Feedback, FieldOwner, Note, Op, PartUsed, Photo,
     SCHEMA_VERSION, Signature, TimeEntry, WorkOrderId, template_for,
 };
 use serde::de::DeserializeOwned;
@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::super::backend::ReadTx;
 use super::super::interface::Principal;
 use super::access;
+use super::blob_owners;
 use super::merge::answer_key;
 use super::records::with_field;
 use crate::error::{Error, Result};
@@ -77,7 +78,10 @@ pub(super) fn validate_op(tx: &dyn ReadTx, who: &Principal, op: &Op) -> Result<(
                             format!("{at}: {field} is changed through the office API, not by sync"),
                         ));
                     }
-                    with_field(&wo, field, new.clone()).map_err(|e| e.at(&at))?;
+                    with_field(&wo, field, new.clone())
+                        .map_err(|e| e.at(&at))?
+                        .validate_field(field)
+                        .map_err(|m| Error::unprocessable("invalid_value", format!("{at}: {m}")))?;
                 }
                 EntityKind::ChecklistAnswer => {
                     owner_check(owner, "a checklist answer")?;
@@ -125,7 +129,13 @@ pub(super) fn validate_op(tx: &dyn ReadTx, who: &Principal, op: &Op) -> Result<(
             let owner = field_owner(op.entity, "row")
                 .map_err(|e| Error::unprocessable("unknown_field", e.to_string()))?;
             owner_check(owner, &format!("a {} row", op.entity))?;
+            if let Some(stored) = tx.load_job_row(op.entity.as_str(), &op.entity_id)? {
+                access::row_on_job(op.entity.as_str(), &op.entity_id, &stored, &wo)
+                    .map_err(|e| e.at(&at))?;
+            }
             if insert {
+                blob_owners::check_row_blobs(tx, who, op.entity, row, &wo)
+                    .map_err(|e| e.at(&at))?;
                 let (id, wo_id) = check_row(op.entity, row)
                     .map_err(|m| Error::unprocessable("invalid_row", format!("{at}: {m}")))?;
                 if id != op.entity_id || wo_id != op.work_order_id {
@@ -158,12 +168,7 @@ pub(super) fn validate_op(tx: &dyn ReadTx, who: &Principal, op: &Op) -> Result<(
                     format!("{at}: evidence {bad:?} is not 64 lower-case hex digits"),
                 ));
             }
-            if action.actor() != Role::Technician {
-                return Err(Error::unprocessable(
-                    "invalid_transition",
-                    format!("{at}: {action} is done in the office, not on a device"),
-                ));
-            }
+            access::may_take_step(who, *action).map_err(|e| e.at(&at))?;
             match next_status(*from, *action, true) {
                 Ok(next) if next == *to => {}
                 Ok(next) => {
@@ -184,13 +189,14 @@ pub(super) fn validate_op(tx: &dyn ReadTx, who: &Principal, op: &Op) -> Result<(
             let owner = field_owner(EntityKind::Conflict, "resolution")
                 .map_err(|e| Error::unprocessable("unknown_field", e.to_string()))?;
             owner_check(owner, "a conflict resolution")?;
-            let row = tx.load_job_row("conflict", &conflict_id.to_string())?;
-            if row.is_none() {
+            let id = conflict_id.to_string();
+            let Some(row) = tx.load_job_row("conflict", &id)? else {
                 return Err(Error::unprocessable(
                     "unknown_conflict",
                     format!("{at}: no conflict {conflict_id}"),
                 ));
-            }
+            };
+            access::row_on_job("conflict", &id, &row, &wo).map_err(|e| e.at(&at))?;
         }
     }
     Ok(())

@@ -50,6 +50,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_blobs",
         include_str!("../../../migrations/postgres/0002_blobs.sql"),
     ),
+    (
+        "0003_blob_uploaders",
+        include_str!("../../../migrations/postgres/0003_blob_uploaders.sql"),
+    ),
 ];
 
 /// Connections per process: one writer at a time (the lock) plus concurrent readers.

@@ -384,6 +384,30 @@ impl ReadTx for PgTx<'_, '_> {
         )
     }
 
+    fn blob_uploader(&self, sha256: &str) -> Result<Option<DeviceId>> {
+        self.strings(
+            "SELECT uploaded_by FROM blobs WHERE sha256 = $1 AND uploaded_by IS NOT NULL",
+            &[&sha256],
+        )?
+        .first()
+        .map(|d| Ok(DeviceId(uuid(d)?)))
+        .transpose()
+    }
+
+    fn jobs_naming_blob(&self, user: UserId, sha256: &str) -> Result<Vec<WorkOrderId>> {
+        self.strings(
+            "SELECT r.work_order_id FROM job_rows r JOIN work_orders w ON w.id = r.work_order_id
+              WHERE w.assignee_id = $1 AND NOT r.deleted
+                AND ((r.kind = 'photo' AND ((r.data::jsonb) ->> 'sha256' = $2 OR (r.data::jsonb) ->> 'thumb_sha256' = $2))
+                  OR (r.kind = 'signature' AND (r.data::jsonb) ->> 'png_sha256' = $2))
+              GROUP BY r.work_order_id ORDER BY r.work_order_id COLLATE \"C\"",
+            &[&user.to_string(), &sha256],
+        )?
+        .iter()
+        .map(|id| Ok(WorkOrderId(uuid(id)?)))
+        .collect()
+    }
+
     fn jobs_awaiting(&self, sha256: &str) -> Result<Vec<WorkOrderId>> {
         self.strings(
             "SELECT work_order_id FROM awaiting_evidence WHERE sha256 = $1 ORDER BY work_order_id COLLATE \"C\"",
@@ -666,6 +690,14 @@ impl WriteTx for PgTx<'_, '_> {
         self.exec(
             "INSERT INTO blobs (sha256, size, stored_at) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING",
             &[&sha256, &seq(size), &format_ts(&at)],
+        )?;
+        Ok(())
+    }
+
+    fn set_blob_uploader(&self, sha256: &str, device: DeviceId) -> Result<()> {
+        self.exec(
+            "UPDATE blobs SET uploaded_by = $2 WHERE sha256 = $1 AND uploaded_by IS NULL",
+            &[&sha256, &device.to_string()],
         )?;
         Ok(())
     }

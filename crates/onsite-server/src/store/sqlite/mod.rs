@@ -30,6 +30,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_blobs",
         include_str!("../../../migrations/sqlite/0002_blobs.sql"),
     ),
+    (
+        "0003_blob_uploaders",
+        include_str!("../../../migrations/sqlite/0003_blob_uploaders.sql"),
+    ),
 ];
 
 pub struct SqliteBackend {

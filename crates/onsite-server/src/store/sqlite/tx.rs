@@ -371,6 +371,32 @@ impl ReadTx for SqliteTx<'_> {
         )?)
     }
 
+    fn blob_uploader(&self, sha256: &str) -> Result<Option<DeviceId>> {
+        strings(
+            self.0,
+            "SELECT uploaded_by FROM blobs WHERE sha256 = ?1 AND uploaded_by IS NOT NULL",
+            [sha256],
+        )?
+        .first()
+        .map(|d| Ok(DeviceId(uuid(d)?)))
+        .transpose()
+    }
+
+    fn jobs_naming_blob(&self, user: UserId, sha256: &str) -> Result<Vec<WorkOrderId>> {
+        strings(
+            self.0,
+            "SELECT DISTINCT r.work_order_id FROM job_rows r JOIN work_orders w ON w.id = r.work_order_id
+              WHERE w.assignee_id = ?1 AND r.deleted = 0
+                AND ((r.kind = 'photo' AND (r.data ->> '$.sha256' = ?2 OR r.data ->> '$.thumb_sha256' = ?2))
+                  OR (r.kind = 'signature' AND r.data ->> '$.png_sha256' = ?2))
+              ORDER BY r.work_order_id",
+            params![user.to_string(), sha256],
+        )?
+        .iter()
+        .map(|id| Ok(WorkOrderId(uuid(id)?)))
+        .collect()
+    }
+
     fn jobs_awaiting(&self, sha256: &str) -> Result<Vec<WorkOrderId>> {
         strings(
             self.0,
@@ -644,6 +670,14 @@ impl WriteTx for SqliteTx<'_> {
         self.0.execute(
             "INSERT INTO blobs (sha256, size, stored_at) VALUES (?1, ?2, ?3) ON CONFLICT (sha256) DO NOTHING",
             params![sha256, size as i64, format_ts(&at)],
+        )?;
+        Ok(())
+    }
+
+    fn set_blob_uploader(&self, sha256: &str, device: DeviceId) -> Result<()> {
+        self.0.execute(
+            "UPDATE blobs SET uploaded_by = ?2 WHERE sha256 = ?1 AND uploaded_by IS NULL",
+            params![sha256, device.to_string()],
         )?;
         Ok(())
     }
