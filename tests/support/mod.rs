@@ -4,6 +4,7 @@
 
 pub mod blobs;
 pub mod proxy;
+pub mod store;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -51,9 +52,11 @@ impl Server {
     pub fn start_with_demo() -> Server {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().to_owned();
+        store::create(&data);
         let out = Command::new(bin("onsite-server"))
             .args(["demo", "load", "--data"])
             .arg(&data)
+            .envs(store::env(&data))
             .output()
             .unwrap();
         assert!(
@@ -76,6 +79,7 @@ impl Server {
         let mut child = Command::new(bin("onsite-server"))
             .args(["serve", "--listen", &self.addr, "--data"])
             .arg(&self.data)
+            .envs(store::env(&self.data))
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -120,6 +124,7 @@ impl Server {
             .args(args)
             .arg("--data")
             .arg(&self.data)
+            .envs(store::env(&self.data))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
