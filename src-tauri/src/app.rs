@@ -278,6 +278,7 @@ impl AppState {
             status,
             online: flags.online.load(std::sync::atomic::Ordering::SeqCst),
             syncing: flags.syncing.load(std::sync::atomic::Ordering::SeqCst),
+            live: flags.live.load(std::sync::atomic::Ordering::SeqCst),
         })
     }
 
@@ -373,6 +374,7 @@ pub(crate) mod tests {
                 max_backoff: StdDuration::from_millis(10),
                 request_timeout: StdDuration::from_secs(2),
             },
+            live: None,
         }
     }
 

@@ -1,6 +1,8 @@
 //! Sync on its own thread with its own [`Replica`] on the same folder (SQLite WAL and the
 //! busy timeout let it write beside the UI's connection): on demand, every few minutes while
-//! the server answers, and as soon as it answers again after being unreachable.
+//! the server answers, as soon as it answers again after being unreachable, and whenever the
+//! live channel says the server has changes beyond the replica's cursor. The live channel is
+//! held from the first successful sync on; while it is down the periodic sync carries on.
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
@@ -10,7 +12,10 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use onsite_client::{Replica, ReplicaOptions, RetryPolicy, SyncError, SyncReport};
+use onsite_client::{
+    LiveChanges, LiveEvent, LiveOptions, Replica, ReplicaOptions, RetryPolicy, SyncError,
+    SyncReport,
+};
 
 use crate::error::UiError;
 use crate::host::Host;
@@ -24,6 +29,8 @@ pub struct SyncSchedule {
     /// Between reachability probes while it does not.
     pub probe_interval: Duration,
     pub retry: RetryPolicy,
+    /// Hold the server's live channel while signed in (`None`: periodic sync only).
+    pub live: Option<LiveOptions>,
 }
 
 impl Default for SyncSchedule {
@@ -37,6 +44,7 @@ impl Default for SyncSchedule {
                 max_backoff: Duration::from_secs(2),
                 request_timeout: Duration::from_secs(30),
             },
+            live: Some(LiveOptions::default()),
         }
     }
 }
@@ -61,6 +69,7 @@ type Reply = mpsc::Sender<Result<SyncReport, UiError>>;
 
 enum Request {
     Sync(Option<Reply>),
+    Live(LiveEvent),
     Stop,
 }
 
@@ -68,6 +77,8 @@ enum Request {
 pub struct SyncFlags {
     pub online: AtomicBool,
     pub syncing: AtomicBool,
+    /// The live channel is open: changes arrive without waiting for the next periodic sync.
+    pub live: AtomicBool,
 }
 
 pub struct BackgroundSync {
@@ -91,6 +102,8 @@ impl BackgroundSync {
             schedule,
             host,
             flags: flags.clone(),
+            requests: tx.clone(),
+            live: None,
         };
         let thread = std::thread::Builder::new()
             .name("onsite-sync".into())
@@ -148,6 +161,9 @@ struct Worker {
     schedule: SyncSchedule,
     host: Arc<dyn Host>,
     flags: Arc<SyncFlags>,
+    /// For the live channel's thread, which hands its reports to this worker.
+    requests: mpsc::Sender<Request>,
+    live: Option<LiveChanges>,
 }
 
 impl Worker {
@@ -166,6 +182,7 @@ impl Worker {
                         let _ = reply.send(outcome);
                     }
                 }
+                Ok(Request::Live(event)) => self.on_live(event),
                 Ok(Request::Stop) | Err(RecvTimeoutError::Disconnected) => break,
                 Err(RecvTimeoutError::Timeout) => {
                     let Ok(status) = self.replica.sync_status() else {
@@ -195,6 +212,11 @@ impl Worker {
         );
         self.flags.online.store(online, Ordering::SeqCst);
         self.flags.syncing.store(false, Ordering::SeqCst);
+        match &result {
+            Ok(_) => self.hold_live(),
+            Err(SyncError::NotSignedIn | SyncError::Unauthorized { .. }) => self.drop_live(),
+            Err(_) => {}
+        }
         let result = result.map_err(UiError::from);
         let done = match &result {
             Ok(report) => SyncDone::Done {
@@ -209,12 +231,56 @@ impl Worker {
         result
     }
 
+    /// Opens the live channel unless it is open (or turned off).
+    fn hold_live(&mut self) {
+        let Some(options) = self.schedule.live.clone() else {
+            return;
+        };
+        if self.live.is_some() {
+            return;
+        }
+        let requests = self.requests.clone();
+        let opened = self.replica.live_changes_with(options, move |event| {
+            requests.send(Request::Live(event)).is_ok()
+        });
+        // Could not start: the periodic sync carries on, the next success tries again.
+        self.live = opened.ok();
+    }
+
+    fn drop_live(&mut self) {
+        self.live = None;
+        self.set_live(false);
+    }
+
+    fn set_live(&self, live: bool) {
+        if self.flags.live.swap(live, Ordering::SeqCst) != live {
+            self.emit_status();
+        }
+    }
+
+    /// A nudge syncs when the server is beyond this replica's cursor; the sync's done event
+    /// makes the UI reload what it shows.
+    fn on_live(&mut self, event: LiveEvent) {
+        match event {
+            LiveEvent::Change { seq, .. } => {
+                self.flags.online.store(true, Ordering::SeqCst);
+                self.set_live(true);
+                if self.replica.is_behind(seq).unwrap_or(true) {
+                    let _ = self.sync();
+                }
+            }
+            LiveEvent::Down { .. } => self.set_live(false),
+            LiveEvent::Ended(_) => self.drop_live(),
+        }
+    }
+
     fn emit_status(&self) {
         if let Ok(status) = self.replica.sync_status() {
             let s = AppSyncStatus {
                 status,
                 online: self.flags.online.load(Ordering::SeqCst),
                 syncing: self.flags.syncing.load(Ordering::SeqCst),
+                live: self.flags.live.load(Ordering::SeqCst),
             };
             self.host.emit(events::SYNC_STATUS, json(&s));
         }

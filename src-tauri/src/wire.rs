@@ -31,6 +31,8 @@ pub struct AppSyncStatus {
     pub online: bool,
     /// A sync is running now.
     pub syncing: bool,
+    /// The live channel is open: the server's changes arrive within seconds.
+    pub live: bool,
 }
 
 /// The payload of `sync://done`: `{ report }` or `{ error: { code, message } }`.

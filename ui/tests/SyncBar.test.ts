@@ -29,6 +29,12 @@ describe("SyncBar", () => {
     expect(screen.getByTestId("last-sync").textContent).toContain("5 minutes ago");
   });
 
+  test("live while the server's live channel is open", () => {
+    render(SyncBar, { store: storeWith({ online: true, live: true }) });
+    expect(screen.getByTestId("sync-state").dataset.state).toBe("live");
+    expect(screen.getByTestId("sync-state").textContent).toBe("Live");
+  });
+
   test("a failed sync is explained in plain words", () => {
     const store = storeWith({ online: false, pending_ops: 1 });
     store.error = new AppError("server_unreachable", "cannot reach the server at https://s (timeout)");

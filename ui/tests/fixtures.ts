@@ -54,6 +54,7 @@ export function syncStatus(over: Partial<AppSyncStatus> = {}): AppSyncStatus {
     server_skew_ms: 0,
     online: true,
     syncing: false,
+    live: false,
     ...over,
   };
 }

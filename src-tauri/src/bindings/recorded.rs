@@ -176,6 +176,7 @@ pub fn record() -> RecordedDay {
             status,
             online: true,
             syncing: false,
+            live: false,
         },
         jobs,
         jobs_later,

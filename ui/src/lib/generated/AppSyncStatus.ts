@@ -11,7 +11,11 @@ online: boolean,
 /**
  * A sync is running now.
  */
-syncing: boolean, server_url: string | null, username: string | null, signed_in: boolean, pending_ops: number, pull_cursor: number, last_attempt_at: string | null, last_success_at: string | null, last_error: string | null, 
+syncing: boolean, 
+/**
+ * The live channel is open: the server's changes arrive within seconds.
+ */
+live: boolean, server_url: string | null, username: string | null, signed_in: boolean, pending_ops: number, pull_cursor: number, last_attempt_at: string | null, last_success_at: string | null, last_error: string | null, 
 /**
  * Server time minus this device's clock, from the last exchange.
  */

@@ -39,6 +39,7 @@ export const en = {
   "firstRun.missingFields": "Enter the server address, your username and your password.",
 
   "sync.online": "Online",
+  "sync.live": "Live",
   "sync.offline": "Offline",
   "sync.syncing": "Syncing…",
   "sync.button": "Sync",

@@ -39,6 +39,7 @@ export const zh: Messages = {
   "firstRun.missingFields": "请输入服务器地址、用户名和密码。",
 
   "sync.online": "在线",
+  "sync.live": "实时",
   "sync.offline": "离线",
   "sync.syncing": "正在同步…",
   "sync.button": "同步",
