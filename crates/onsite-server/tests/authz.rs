@@ -170,10 +170,7 @@ const MATRIX: &[(&str, &str, [Expect; 7])] = &[
 
 /// Cells of the push matrix that wait for the engine's push authorisation to be hardened:
 /// (op, caller). Each is asserted to the intended rule once it is removed from here.
-const PENDING_ENGINE_FIX: &[(&str, Caller)] = &[
-    // Accepted today (as a conflict); the rule: office roles do not take technician steps.
-    ("transition work_order start_travel", Caller::Dispatcher),
-];
+const PENDING_ENGINE_FIX: &[(&str, Caller)] = &[];
 
 struct Cast {
     alice: User,
