@@ -90,8 +90,9 @@ enum Command {
         /// The empty PostgreSQL database: postgres://user:password@host:port/dbname.
         #[arg(long)]
         to: String,
-        /// Where the blobs go: a folder (it gets a `blobs/` inside). Leave it out to keep
-        /// them in --data, where the server on PostgreSQL then reads them.
+        /// Where the blobs go: s3://bucket[/prefix] (with the [s3] settings or ONSITE_S3_*)
+        /// or a folder (it gets a `blobs/` inside). Leave it out to keep them in --data,
+        /// where the server on PostgreSQL then reads them.
         #[arg(long)]
         blobs: Option<String>,
         #[command(flatten)]
@@ -440,21 +441,31 @@ fn run_migrate(cfg: &Config, to: &str, blobs: Option<String>) -> anyhow::Result<
     let target_name = redact_url(to);
     let target = PostgresBackend::connect(postgres_url(to)?)
         .with_context(|| format!("connecting to the database {target_name}"))?;
-    let from_blobs = FsBlobStore::open(&cfg.data)
-        .with_context(|| format!("opening the blob folder in {}", cfg.data.display()))?;
-    let to_blobs = match blobs.as_deref() {
+    let from_blobs = onsite_server::blobs::open(cfg)
+        .with_context(|| format!("opening the blob store {}", cfg.blobs))?;
+    let to_blobs: Option<Arc<dyn BlobStore>> = match blobs.as_deref() {
         None => None,
-        Some(dir) => Some(
+        Some(spec) if spec.starts_with("s3://") => {
+            let target = Config {
+                blobs: spec.parse().map_err(|e| anyhow::anyhow!("--blobs: {e}"))?,
+                ..cfg.clone()
+            };
+            Some(
+                onsite_server::blobs::open(&target)
+                    .with_context(|| format!("opening the blob store {spec}"))?,
+            )
+        }
+        Some(dir) => Some(Arc::new(
             FsBlobStore::open(std::path::Path::new(dir))
                 .with_context(|| format!("opening the blob folder in {dir}"))?,
-        ),
+        )),
     };
     let mut last_table = None;
     let summary = onsite_server::admin::migrate(
         &source,
-        &from_blobs,
+        from_blobs.as_ref(),
         &target,
-        to_blobs.as_ref().map(|b| b as &dyn BlobStore),
+        to_blobs.as_deref(),
         &target_name,
         &mut |p| match p {
             MigrateProgress::Blobs { done, total } if done == total || done % 100 == 0 => {
@@ -485,12 +496,14 @@ fn run_migrate(cfg: &Config, to: &str, blobs: Option<String>) -> anyhow::Result<
             b.copied, b.bytes_copied, b.already_there
         );
     } else {
-        println!("blobs: left in {}", cfg.data.display());
+        println!("blobs: left in {}", from_blobs.location());
     }
-    println!(
-        "migrated into {target_name}; serve with --database {target_name} (and --data {} for the blobs)",
-        cfg.data.display()
-    );
+    let serve_blobs = match blobs.as_deref() {
+        Some(b) if b.starts_with("s3://") => format!("--blobs {b}"),
+        Some(dir) => format!("--data {dir}"),
+        None => format!("--data {}", cfg.data.display()),
+    };
+    println!("migrated into {target_name}; serve with --database {target_name} {serve_blobs}");
     Ok(())
 }
 

@@ -156,3 +156,109 @@ fn postgres_backup_is_pg_dump_then_pg_restore_then_a_new_epoch() {
     }
     assert!(after.rows(Table::WorkOrders) > 0);
 }
+
+/// The S3 settings `scripts/with-seaweedfs` exports, as the server reads them.
+fn s3_env() -> Option<Vec<(String, String)>> {
+    let endpoint = std::env::var("ONSITE_TEST_S3_ENDPOINT").ok()?;
+    let var = |k: &str| std::env::var(k).unwrap_or_default();
+    Some(vec![
+        ("ONSITE_S3_ENDPOINT".into(), endpoint),
+        ("ONSITE_S3_REGION".into(), var("ONSITE_TEST_S3_REGION")),
+        (
+            "ONSITE_S3_ACCESS_KEY_ID".into(),
+            var("ONSITE_TEST_S3_ACCESS_KEY_ID"),
+        ),
+        (
+            "ONSITE_S3_SECRET_ACCESS_KEY".into(),
+            var("ONSITE_TEST_S3_SECRET_ACCESS_KEY"),
+        ),
+    ])
+}
+
+#[test]
+fn migrate_moves_the_blobs_into_s3() {
+    let Some(env) = s3_env() else {
+        eprintln!(
+            "migrate_moves_the_blobs_into_s3: did not run (ONSITE_TEST_S3_ENDPOINT is not set; run under scripts/with-seaweedfs)"
+        );
+        return;
+    };
+    if common::postgres_url("migrate_moves_the_blobs_into_s3").is_none() {
+        return;
+    }
+    use onsite_server::blobs::{BlobState, BlobStore, FsBlobStore};
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    ok(&["demo", "load", "--data", data]);
+    // Two photos' bytes, held by the blob folder and recorded by the store.
+    let mut shas = Vec::new();
+    {
+        let store = onsite_server::SqliteStore::open(
+            dir.path(),
+            std::sync::Arc::new(onsite_model::SystemClock),
+            std::sync::Arc::new(onsite_model::SystemIds),
+            onsite_server::StoreOptions::default(),
+        )
+        .unwrap();
+        let files = FsBlobStore::open(dir.path()).unwrap();
+        for salt in [3u8, 4] {
+            let bytes: Vec<u8> = (0..5_000_000u32).map(|i| (i % 251) as u8 ^ salt).collect();
+            let sha = hex::encode(sha2::Sha256::digest(&bytes));
+            let mut offset = 0;
+            for chunk in bytes.chunks(1 << 20) {
+                offset = files.append(&sha, offset, chunk).unwrap();
+            }
+            files.finish(&sha).unwrap();
+            onsite_server::Store::record_blob(&store, &sha, bytes.len() as u64).unwrap();
+            shas.push((sha, bytes.len() as u64));
+        }
+    }
+    let bucket = std::env::var("ONSITE_TEST_S3_BUCKET").unwrap();
+    let target = format!("s3://{bucket}/migrated-{}", uuid::Uuid::now_v7().simple());
+    let url = common::fresh_postgres_database();
+    let out = bin()
+        .args(["migrate", "--to", &url, "--blobs", &target, "--data", data])
+        .envs(env.iter().cloned())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("blobs: 2 copied"), "{stdout}");
+    let cfg = onsite_server::config::Config {
+        blobs: target.parse().unwrap(),
+        ..onsite_server::config::Config::load(
+            None,
+            |k| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()),
+            None,
+            Some(dir.path().into()),
+            None,
+        )
+        .unwrap()
+    };
+    let s3 = onsite_server::blobs::open(&cfg).unwrap();
+    for (sha, size) in &shas {
+        assert_eq!(s3.state(sha).unwrap(), BlobState::Complete { size: *size });
+    }
+    // A second run against a fresh database finds the blobs there and copies none again.
+    let url = common::fresh_postgres_database();
+    let again = bin()
+        .args(["migrate", "--to", &url, "--blobs", &target, "--data", data])
+        .envs(env.iter().cloned())
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("0 copied"),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+}
