@@ -161,6 +161,12 @@ impl ReadTx for Watched<'_> {
     fn jobs_awaiting(&self, sha256: &str) -> Result<Vec<WorkOrderId>> {
         self.inner.jobs_awaiting(sha256)
     }
+    fn blob_uploader(&self, sha256: &str) -> Result<Option<DeviceId>> {
+        self.inner.blob_uploader(sha256)
+    }
+    fn jobs_naming_blob(&self, user: UserId, sha256: &str) -> Result<Vec<WorkOrderId>> {
+        self.inner.jobs_naming_blob(user, sha256)
+    }
     fn job_row_field_values(&self, kind: &str, field: &str, since_seq: u64) -> Result<Vec<String>> {
         self.inner.job_row_field_values(kind, field, since_seq)
     }
@@ -280,6 +286,10 @@ impl WriteTx for Watched<'_> {
 
     fn insert_blob(&self, sha256: &str, size: u64, at: Timestamp) -> Result<()> {
         self.inner.insert_blob(sha256, size, at)
+    }
+
+    fn set_blob_uploader(&self, sha256: &str, device: DeviceId) -> Result<()> {
+        self.inner.set_blob_uploader(sha256, device)
     }
 
     fn delete_blob(&self, sha256: &str) -> Result<()> {
