@@ -25,7 +25,6 @@ use serde_json::Value;
 use crate::db;
 use crate::error::{Error, Result};
 use crate::records::{JobEvidence, apply_op, job_records, load_record, load_work_order};
-use crate::sync_state::measured_skew;
 
 /// Where in the write path a fault can be injected, to prove a write and its ops are atomic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -680,4 +679,16 @@ pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> 
         params![key, value],
     )?;
     Ok(())
+}
+
+/// The skew this device last measured against the server (server minus device, ms).
+pub(crate) fn measured_skew(conn: &Connection) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row(
+            "SELECT server_skew_ms FROM sync_state WHERE id = 1",
+            [],
+            |r| r.get::<_, Option<i64>>(0),
+        )
+        .optional()?
+        .flatten())
 }

@@ -281,15 +281,3 @@ pub(crate) fn observe_server(
     )?;
     Ok(())
 }
-
-/// The skew this device last measured against the server (server minus device, ms).
-pub(crate) fn measured_skew(conn: &Connection) -> Result<Option<i64>> {
-    Ok(conn
-        .query_row(
-            "SELECT server_skew_ms FROM sync_state WHERE id = 1",
-            [],
-            |r| r.get::<_, Option<i64>>(0),
-        )
-        .optional()?
-        .flatten())
-}
