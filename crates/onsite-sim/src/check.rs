@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use onsite_client::LoggedOp;
+use onsite_model::hlc::bound_remote;
 use onsite_model::merge::FIELD_RULE;
 use onsite_model::wire::{ConflictRecord, OpResult};
 use onsite_model::{Change, DeviceId, EntityKind, Op};
@@ -238,7 +239,22 @@ pub fn check(world: &World) -> Result<Checked, String> {
         ) else {
             continue;
         };
-        let rank = |l: &Logged<'_>| (l.op.hlc, l.op.device_id);
+        // The server orders a device's op by its HLC bounded to the server's clock when the
+        // op arrived, so a clock a year fast does not win for a year.
+        let received = |l: &Logged<'_>| {
+            world
+                .net
+                .received
+                .get(&(l.op.device_id, l.op.device_seq))
+                .copied()
+        };
+        let rank = |l: &Logged<'_>| {
+            let hlc = match received(l) {
+                Some(at) => bound_remote(l.op.hlc, at),
+                None => l.op.hlc,
+            };
+            (hlc, l.op.device_id)
+        };
         if rank(kept) <= rank(lost) {
             return fail(format!(
                 "conflict {} on {}: kept {} ({}) over {} ({}), against \"{FIELD_RULE}\"",
