@@ -14,16 +14,20 @@ use super::super::backend::ReadTx;
 use super::super::interface::Principal;
 use crate::error::{Error, Result};
 
+/// The row fields that hold a blob's sha256: the one list both ownership and garbage
+/// collection read.
+pub(super) const BLOB_FIELDS: [(EntityKind, &str); 3] = [
+    (EntityKind::Photo, "sha256"),
+    (EntityKind::Photo, "thumb_sha256"),
+    (EntityKind::Signature, "png_sha256"),
+];
+
 /// The blob addresses a photo or signature row names.
 pub(super) fn row_hashes(entity: EntityKind, row: &Value) -> Vec<String> {
-    let fields: &[&str] = match entity {
-        EntityKind::Photo => &["sha256", "thumb_sha256"],
-        EntityKind::Signature => &["png_sha256"],
-        _ => &[],
-    };
-    fields
+    BLOB_FIELDS
         .iter()
-        .filter_map(|f| row.get(*f).and_then(Value::as_str).map(str::to_owned))
+        .filter(|(kind, _)| *kind == entity)
+        .filter_map(|(_, f)| row.get(*f).and_then(Value::as_str).map(str::to_owned))
         .collect()
 }
 

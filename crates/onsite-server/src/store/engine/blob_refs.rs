@@ -7,20 +7,14 @@ use std::collections::HashSet;
 
 use super::super::backend::{Backend, Counter, ReadTx};
 use super::super::interface::BlobReferences;
+use super::blob_owners::BLOB_FIELDS;
 use super::context::Engine;
 use crate::error::Result;
-
-/// The row fields that hold a blob's sha256.
-const BLOB_FIELDS: [(&str, &str); 3] = [
-    ("photo", "sha256"),
-    ("photo", "thumb_sha256"),
-    ("signature", "png_sha256"),
-];
 
 fn named_since(tx: &dyn ReadTx, since_seq: u64) -> Result<HashSet<String>> {
     let mut out = HashSet::new();
     for (kind, field) in BLOB_FIELDS {
-        out.extend(tx.job_row_field_values(kind, field, since_seq)?);
+        out.extend(tx.job_row_field_values(kind.as_str(), field, since_seq)?);
     }
     Ok(out)
 }
