@@ -156,6 +156,11 @@ impl Error {
 
     /// The same refusal with `at` (which op, which row) in front of its message.
     pub fn at(self, at: &str) -> Self {
+        self.reworded(|message| format!("{at}: {message}"))
+    }
+
+    /// The same refusal with its message rewritten by `f`; a server fault unchanged.
+    pub fn reworded(self, f: impl FnOnce(String) -> String) -> Self {
         match self {
             Error::Refused {
                 kind,
@@ -165,7 +170,7 @@ impl Error {
             } => Error::Refused {
                 kind,
                 code,
-                message: format!("{at}: {message}"),
+                message: f(message),
                 expected_seq,
             },
             other => other,

@@ -52,24 +52,13 @@ impl<B: Backend> Engine<B> {
 
 /// A refusal of a later chunk, saying what is already stored.
 fn stored_before(e: Error, stored: usize) -> Error {
-    match e {
-        Error::Refused {
-            kind,
-            code,
-            message,
-            expected_seq,
-        } => Error::Refused {
-            kind,
-            code,
-            message: format!(
-                "{message}; the store changed during the import: rows 1–{stored} were stored, send the rows from {} on again",
-                stored + 1
-            ),
-            expected_seq,
-        },
-        other => {
-            tracing::error!(stored, error = %other, "an import failed part-way");
-            other
-        }
+    if !matches!(e, Error::Refused { .. }) {
+        tracing::error!(stored, error = %e, "an import failed part-way");
     }
+    e.reworded(|message| {
+        format!(
+            "{message}; the store changed during the import: rows 1–{stored} were stored, send the rows from {} on again",
+            stored + 1
+        )
+    })
 }

@@ -2,11 +2,11 @@
 //! Rows go out through a server-side cursor, a page at a time, and in as multi-row
 //! `INSERT`s, so a large table costs a few round trips per thousand rows.
 
+use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{IsolationLevel, Row};
 
 use super::super::backend::{BulkBackend, Cell, ColumnKind, Table, TableExport, TableImport};
-use super::{PostgresBackend, WRITE_LOCK_SQL};
+use super::PostgresBackend;
 use crate::error::{Error, Result};
 
 /// Rows per cursor page.
@@ -178,46 +178,11 @@ impl TableImport for PgDump<'_, '_> {
 
 impl BulkBackend for PostgresBackend {
     fn export<T>(&self, f: impl FnOnce(&dyn TableExport) -> Result<T>) -> Result<T> {
-        let mut client = self.block_on(self.pool.get())?;
-        let tx = self.block_on(
-            client
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start(),
-        )?;
-        let out = f(&PgDump {
-            tx: &tx,
-            backend: self,
-        });
-        self.block_on(tx.rollback())?;
-        out
+        self.in_snapshot(|tx| f(&PgDump { tx, backend: self }))
     }
 
+    /// Under the lock every write takes: no server writes while the tables fill.
     fn import<T>(&self, f: impl FnOnce(&dyn TableImport) -> Result<T>) -> Result<T> {
-        let mut client = self.block_on(self.pool.get())?;
-        let tx = self.block_on(
-            client
-                .build_transaction()
-                .isolation_level(IsolationLevel::ReadCommitted)
-                .start(),
-        )?;
-        // The same lock every write takes first: no server writes while the tables fill.
-        self.block_on(tx.query_one(WRITE_LOCK_SQL, &[]))?;
-        match f(&PgDump {
-            tx: &tx,
-            backend: self,
-        }) {
-            Ok(out) => {
-                self.block_on(tx.commit())?;
-                Ok(out)
-            }
-            Err(e) => {
-                if let Err(rollback) = self.block_on(tx.rollback()) {
-                    tracing::warn!(error = %rollback, "rolling back a refused import");
-                }
-                Err(e)
-            }
-        }
+        self.in_write(|tx| f(&PgDump { tx, backend: self }))
     }
 }

@@ -190,12 +190,12 @@ async fn apply_migrations(client: &mut deadpool_postgres::Client) -> Result<Stri
     Ok(epoch)
 }
 
-impl Backend for PostgresBackend {
-    fn epoch(&self) -> &str {
-        &self.epoch
-    }
-
-    fn read<T>(&self, f: impl FnOnce(&dyn ReadTx) -> Result<T>) -> Result<T> {
+impl PostgresBackend {
+    /// Runs `f` in a read-only repeatable-read transaction: one snapshot, never a write.
+    pub(super) fn in_snapshot<T>(
+        &self,
+        f: impl FnOnce(&deadpool_postgres::Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
         let mut client = self.block_on(self.pool.get())?;
         let tx = self.block_on(
             client
@@ -204,12 +204,18 @@ impl Backend for PostgresBackend {
                 .read_only(true)
                 .start(),
         )?;
-        let out = f(&PgTx::new(&tx, &self.handle));
+        let out = f(&tx);
         self.block_on(tx.rollback())?;
         out
     }
 
-    fn write<T>(&self, f: impl FnOnce(&dyn WriteTx) -> Result<T>) -> Result<T> {
+    /// Runs `f` in a transaction that first takes the lock every write takes, committing
+    /// if `f` succeeds and rolling back if it fails (a panic drops the transaction, which
+    /// rolls it back too).
+    pub(super) fn in_write<T>(
+        &self,
+        f: impl FnOnce(&deadpool_postgres::Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
         let mut client = self.block_on(self.pool.get())?;
         let tx = self.block_on(
             client
@@ -218,8 +224,7 @@ impl Backend for PostgresBackend {
                 .start(),
         )?;
         self.block_on(tx.query_one(WRITE_LOCK_SQL, &[]))?;
-        // A panic inside `f` drops the transaction, which rolls it back.
-        match f(&PgTx::new(&tx, &self.handle)) {
+        match f(&tx) {
             Ok(out) => {
                 self.block_on(tx.commit())?;
                 Ok(out)
@@ -231,6 +236,20 @@ impl Backend for PostgresBackend {
                 Err(e)
             }
         }
+    }
+}
+
+impl Backend for PostgresBackend {
+    fn epoch(&self) -> &str {
+        &self.epoch
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&dyn ReadTx) -> Result<T>) -> Result<T> {
+        self.in_snapshot(|tx| f(&PgTx::new(tx, &self.handle)))
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&dyn WriteTx) -> Result<T>) -> Result<T> {
+        self.in_write(|tx| f(&PgTx::new(tx, &self.handle)))
     }
 
     fn feed(&self) -> &Arc<ChangeFeed> {
