@@ -1,6 +1,8 @@
 //! The `onsite-server` binary: admin subcommands on a data dir, then `serve` on port 0.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 
@@ -75,14 +77,9 @@ fn admin_commands_then_serve_on_port_zero() -> anyhow::Result<()> {
         .args(["serve", "--listen", "127.0.0.1:0", "--data", data])
         .stdout(Stdio::piped())
         .spawn()?;
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap()).read_line(&mut line)?;
-    let addr = line
-        .trim()
-        .strip_prefix("onsite-server listening on http://")
-        .expect(&line)
-        .to_owned();
-    let mut stream = TcpStream::connect(&addr)?;
+    let url = common::listening_url(&mut server);
+    let addr = url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(addr)?;
     stream.write_all(b"GET /healthz HTTP/1.0\r\nHost: x\r\n\r\n")?;
     let mut response = String::new();
     stream.read_to_string(&mut response)?;

@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -104,15 +104,8 @@ fn server(data: &std::path::Path, database: Option<&str>) -> (Server, String) {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("onsite-server listening on http://")
-        .expect(&line)
-        .to_owned();
+    let url = common::listening_url(&mut child);
+    let addr = url.trim_start_matches("http://").to_owned();
     (Server(child), addr)
 }
 

@@ -7,7 +7,7 @@
 mod blob_support;
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::{Child, Command, Stdio};
 
 use onsite_model::DeviceId;
@@ -112,16 +112,8 @@ impl Shared {
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("onsite-server listening on ")
-            .unwrap_or_else(|| panic!("the server said {line:?}"))
-            .to_owned();
-        Server { child, base: addr }
+        let base = common::listening_url(&mut child);
+        Server { child, base }
     }
 
     /// `onsite-server gc --json` with these ages.

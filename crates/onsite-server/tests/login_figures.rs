@@ -6,7 +6,9 @@
 //!
 //! `cargo test --release -p onsite-server --test login_figures -- --ignored --nocapture`
 
-use std::io::{BufRead, BufReader, Write};
+mod common;
+
+use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -42,15 +44,7 @@ fn serve(data: &str, hash_concurrency: Option<usize>) -> Server {
         cmd.env("ONSITE_LOGIN_HASH_CONCURRENCY", n.to_string());
     }
     let mut child = cmd.spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("onsite-server listening on ")
-        .expect(&line)
-        .to_owned();
+    let base = common::listening_url(&mut child);
     Server { child, base }
 }
 

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -83,10 +82,7 @@ fn backup_runs_while_the_server_serves() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    common::listening_url(&mut server);
     let to = dir.path().join("backup");
     let out = run(&["backup", "--to", to.to_str().unwrap(), "--data", data]);
     server.kill().unwrap();

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Barrier};
@@ -556,13 +556,8 @@ fn the_binary_serves_a_postgres_store_end_to_end() -> anyhow::Result<()> {
         .stdout(Stdio::piped())
         .spawn()?;
     let result = (|| -> anyhow::Result<()> {
-        let mut line = String::new();
-        BufReader::new(server.stdout.take().unwrap()).read_line(&mut line)?;
-        let addr = line
-            .trim()
-            .strip_prefix("onsite-server listening on http://")
-            .with_context(|| format!("unexpected first line {line:?}"))?
-            .to_owned();
+        let url = common::listening_url(&mut server);
+        let addr = url.trim_start_matches("http://").to_owned();
         let device_id = DeviceId(uuid::Uuid::now_v7());
         let (status, login) = http(
             &addr,

@@ -361,3 +361,17 @@ pub fn sign_in(store: &dyn Store, user: &User, device_id: DeviceId) -> (Principa
         .unwrap();
     (store.authenticate(&res.token).unwrap(), res.token)
 }
+
+/// The base URL (`http://host:port`) a just-spawned `onsite-server serve` (stdout piped)
+/// listens on, read from the first line it prints.
+pub fn listening_url(child: &mut std::process::Child) -> String {
+    use std::io::{BufRead, BufReader};
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("the server's stdout is piped"))
+        .read_line(&mut line)
+        .expect("the server's first line");
+    line.trim()
+        .strip_prefix("onsite-server listening on ")
+        .unwrap_or_else(|| panic!("the server said {line:?}"))
+        .to_owned()
+}
