@@ -21,6 +21,19 @@ pub const PASSWORD: &str = "onsite-demo";
 
 /// A binary of this workspace, next to the test executable's folder. `ONSITE_SERVER_BIN`
 /// names another server binary (benches compare two builds in one run).
+/// The base URL (`http://host:port`) a just-spawned `onsite-server serve` (stdout piped)
+/// listens on, read from the first line it prints.
+pub fn listening_url(child: &mut Child) -> String {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("the server's stdout is piped"))
+        .read_line(&mut line)
+        .expect("the server's first line");
+    line.trim()
+        .strip_prefix("onsite-server listening on ")
+        .unwrap_or_else(|| panic!("the server said {line:?}"))
+        .to_owned()
+}
+
 pub fn bin(name: &str) -> PathBuf {
     if name == "onsite-server"
         && let Some(path) = std::env::var_os("ONSITE_SERVER_BIN")
@@ -85,16 +98,9 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("onsite-server listening on ")
-            .unwrap_or_else(|| panic!("unexpected: {line:?}"));
-        self.url = url.to_owned();
+        let url = listening_url(&mut child);
         self.addr = url.trim_start_matches("http://").to_owned();
+        self.url = url;
         self.child = Some(child);
     }
 
