@@ -607,27 +607,15 @@ struct PushFixture {
     conflict_id: String,
 }
 
+/// A device row of `kind` on `job` naming a blob of its own (nobody holds its bytes); for
+/// a kind devices do not insert, a bare row naming the job.
 fn row_of(kind: EntityKind, job: WorkOrderId) -> (String, Value) {
-    let id = uuid::Uuid::now_v7().to_string();
-    let at = "2026-11-22T07:30:00.000Z";
-    let sha = sha256_hex(id.as_bytes());
-    let row = match kind {
-        EntityKind::PartUsed => json!({"id": id, "work_order_id": job, "part_no": "HX-3",
-            "description": "Gasket", "quantity": 1.0, "created_at": at}),
-        EntityKind::TimeEntry => json!({"id": id, "work_order_id": job, "kind": "work",
-            "started_at": at, "ended_at": at}),
-        EntityKind::Note => json!({"id": id, "work_order_id": job, "body": "Fan replaced",
-            "author_id": null, "created_at": at}),
-        EntityKind::Photo => json!({"id": id, "work_order_id": job, "sha256": sha,
-            "kind": "before", "size_bytes": 10, "created_at": at}),
-        EntityKind::Signature => json!({"id": id, "work_order_id": job, "signer_name": "Li Na",
-            "signed_at": at, "strokes": [[{"x": 0.0, "y": 0.0, "t": 0}, {"x": 5.0, "y": 5.0, "t": 9}]],
-            "png_sha256": sha, "report_sha256": sha}),
-        EntityKind::Feedback => json!({"id": id, "work_order_id": job, "rating": 5,
-            "created_at": at}),
-        _ => json!({"id": id, "work_order_id": job}),
-    };
-    (id, row)
+    if !common::DEVICE_ROW_KINDS.contains(&kind) {
+        let id = uuid::Uuid::now_v7().to_string();
+        let row = json!({"id": id, "work_order_id": job});
+        return (id, row);
+    }
+    common::device_row(kind, job, &sha256_hex(uuid::Uuid::now_v7().as_bytes()))
 }
 
 const ENTITIES: [EntityKind; 9] = [
@@ -640,14 +628,6 @@ const ENTITIES: [EntityKind; 9] = [
     EntityKind::Signature,
     EntityKind::Feedback,
     EntityKind::Conflict,
-];
-const ROWS: [EntityKind; 6] = [
-    EntityKind::PartUsed,
-    EntityKind::TimeEntry,
-    EntityKind::Note,
-    EntityKind::Photo,
-    EntityKind::Signature,
-    EntityKind::Feedback,
 ];
 
 fn op_cases() -> Vec<OpCase> {
@@ -748,7 +728,7 @@ fn op_cases() -> Vec<OpCase> {
             ],
         },
     ];
-    for kind in ROWS {
+    for kind in common::DEVICE_ROW_KINDS {
         cases.push(OpCase {
             name: format!("insert {kind}"),
             build: Box::new(move |d, job, _| {
@@ -796,7 +776,7 @@ fn op_cases() -> Vec<OpCase> {
                 expect: SHAPE,
             });
         }
-        if !ROWS.contains(&kind) {
+        if !common::DEVICE_ROW_KINDS.contains(&kind) {
             for insert in [true, false] {
                 cases.push(OpCase {
                     name: format!("{} {kind}", if insert { "insert" } else { "delete" }),

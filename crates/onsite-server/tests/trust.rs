@@ -6,7 +6,9 @@
 
 mod common;
 
-use common::{Device, TestBackend, World, note_row, step, world_on};
+use common::{
+    DEVICE_ROW_KINDS, Device, HASH_A, TestBackend, World, device_row, note_row, step, world_on,
+};
 use onsite_model::hlc::MAX_REMOTE_DRIFT_MS;
 use onsite_model::time::{format_ts, parse_ts};
 use onsite_model::wire::{OpResult, PushResponse};
@@ -36,43 +38,9 @@ fn seen(w: &World, dev: &Device) -> Snapshot {
     w.store.snapshot(&dev.principal).unwrap()
 }
 
-const HASH_A: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-
-/// A valid row of every kind a device inserts, on `job`.
-fn row_of(kind: EntityKind, job: WorkOrderId, sha: &str) -> (String, Value) {
-    let id = uuid::Uuid::now_v7().to_string();
-    let at = "2026-11-22T07:30:00.000Z";
-    let row = match kind {
-        EntityKind::PartUsed => json!({"id": id, "work_order_id": job, "part_no": "HX-3",
-            "description": "Gasket", "quantity": 1.0, "created_at": at}),
-        EntityKind::TimeEntry => json!({"id": id, "work_order_id": job, "kind": "work",
-            "started_at": at, "ended_at": at}),
-        EntityKind::Note => json!({"id": id, "work_order_id": job, "body": "Fan replaced",
-            "author_id": null, "created_at": at}),
-        EntityKind::Photo => json!({"id": id, "work_order_id": job, "sha256": sha,
-            "kind": "before", "size_bytes": 10, "created_at": at}),
-        EntityKind::Signature => json!({"id": id, "work_order_id": job, "signer_name": "Li Na",
-            "signed_at": at, "strokes": [[{"x": 0.0, "y": 0.0, "t": 0}, {"x": 5.0, "y": 5.0, "t": 9}]],
-            "png_sha256": sha, "report_sha256": HASH_A}),
-        EntityKind::Feedback => json!({"id": id, "work_order_id": job, "rating": 5,
-            "created_at": at}),
-        other => panic!("{other} rows are not inserted"),
-    };
-    (id, row)
-}
-
 fn insert(dev: &mut Device, job: WorkOrderId, kind: EntityKind, id: &str, row: Value) -> Op {
     dev.op(job, kind, id, Change::Insert { row }, None)
 }
-
-const ROW_KINDS: [EntityKind; 6] = [
-    EntityKind::PartUsed,
-    EntityKind::TimeEntry,
-    EntityKind::Note,
-    EntityKind::Photo,
-    EntityKind::Signature,
-    EntityKind::Feedback,
-];
 
 fn an_op_is_authorised_against_the_job_its_row_belongs_to<B: TestBackend>() {
     let w = world_on::<B>();
@@ -81,8 +49,8 @@ fn an_op_is_authorised_against_the_job_its_row_belongs_to<B: TestBackend>() {
     let mut alice = w.device(&w.alice);
     let mut bob = w.device(&w.bob);
     let mut bobs_rows = Vec::new();
-    for kind in ROW_KINDS {
-        let (id, row) = row_of(kind, his.id, HASH_A);
+    for kind in DEVICE_ROW_KINDS {
+        let (id, row) = device_row(kind, his.id, HASH_A);
         let op = insert(&mut bob, his.id, kind, &id, row.clone());
         let seq = match push(&w, &bob, vec![op]).unwrap().outcomes[0].result {
             OpResult::Applied { server_seq } => server_seq,
@@ -291,14 +259,14 @@ fn a_hash_alone_never_grants_another_jobs_bytes<B: TestBackend>() {
     let mut bob = w.device(&w.bob);
     let bobs = "1".repeat(64);
     w.store.record_blob_upload(&bobs, 10, bob.id()).unwrap();
-    let (id, row) = row_of(EntityKind::Photo, his.id, &bobs);
+    let (id, row) = device_row(EntityKind::Photo, his.id, &bobs);
     let op = insert(&mut bob, his.id, EntityKind::Photo, &id, row);
     push(&w, &bob, vec![op]).unwrap();
 
     // Naming bob's held bytes on her own job is refused, for photos and signatures alike.
     let before = seen(&w, &alice);
     for kind in [EntityKind::Photo, EntityKind::Signature] {
-        let (id, row) = row_of(kind, hers.id, &bobs);
+        let (id, row) = device_row(kind, hers.id, &bobs);
         let op = insert(&mut alice, hers.id, kind, &id, row);
         let (status, code, message) = refusal(push(&w, &alice, vec![op]).unwrap_err());
         assert_eq!((status, code.as_str()), (403, "foreign_blob"));
@@ -317,10 +285,10 @@ fn a_hash_alone_never_grants_another_jobs_bytes<B: TestBackend>() {
     // Naming bytes before they arrive is allowed (ops travel first), but bytes that then
     // arrive from another job's device still do not belong to hers.
     let later = "2".repeat(64);
-    let (id, row) = row_of(EntityKind::Photo, hers.id, &later);
+    let (id, row) = device_row(EntityKind::Photo, hers.id, &later);
     let op = insert(&mut alice, hers.id, EntityKind::Photo, &id, row);
     push(&w, &alice, vec![op]).unwrap();
-    let (id, row) = row_of(EntityKind::Photo, his.id, &later);
+    let (id, row) = device_row(EntityKind::Photo, his.id, &later);
     let op = insert(&mut bob, his.id, EntityKind::Photo, &id, row);
     push(&w, &bob, vec![op]).unwrap();
     w.store.record_blob_upload(&later, 10, bob.id()).unwrap();
@@ -331,7 +299,7 @@ fn a_hash_alone_never_grants_another_jobs_bytes<B: TestBackend>() {
     // moves to.
     let own = "3".repeat(64);
     w.store.record_blob_upload(&own, 10, alice.id()).unwrap();
-    let (id, row) = row_of(EntityKind::Photo, hers.id, &own);
+    let (id, row) = device_row(EntityKind::Photo, hers.id, &own);
     let op = insert(&mut alice, hers.id, EntityKind::Photo, &id, row);
     push(&w, &alice, vec![op]).unwrap();
     assert!(w.store.may_read_blob(&alice.principal, &own).unwrap());

@@ -16,6 +16,7 @@ use onsite_server::store::{
     NewAsset, NewCustomer, NewUser, NewWorkOrder, Password, PasswordCost, Principal,
 };
 use onsite_server::{PostgresStore, SqliteStore, Store, StoreOptions};
+use serde_json::json;
 
 /// A backend the story tests run on.
 pub trait TestBackend {
@@ -374,4 +375,41 @@ pub fn listening_url(child: &mut std::process::Child) -> String {
         .strip_prefix("onsite-server listening on ")
         .unwrap_or_else(|| panic!("the server said {line:?}"))
         .to_owned()
+}
+
+/// A sha256 (of "abc") that rows may name where the bytes do not matter.
+pub const HASH_A: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+
+/// The row kinds a device inserts.
+pub const DEVICE_ROW_KINDS: [EntityKind; 6] = [
+    EntityKind::PartUsed,
+    EntityKind::TimeEntry,
+    EntityKind::Note,
+    EntityKind::Photo,
+    EntityKind::Signature,
+    EntityKind::Feedback,
+];
+
+/// A valid row of every kind a device inserts, on `job`, naming blob `sha` (a signature's
+/// report names [`HASH_A`]).
+pub fn device_row(kind: EntityKind, job: WorkOrderId, sha: &str) -> (String, Value) {
+    let id = uuid::Uuid::now_v7().to_string();
+    let at = "2026-11-22T07:30:00.000Z";
+    let row = match kind {
+        EntityKind::PartUsed => json!({"id": id, "work_order_id": job, "part_no": "HX-3",
+            "description": "Gasket", "quantity": 1.0, "created_at": at}),
+        EntityKind::TimeEntry => json!({"id": id, "work_order_id": job, "kind": "work",
+            "started_at": at, "ended_at": at}),
+        EntityKind::Note => json!({"id": id, "work_order_id": job, "body": "Fan replaced",
+            "author_id": null, "created_at": at}),
+        EntityKind::Photo => json!({"id": id, "work_order_id": job, "sha256": sha,
+            "kind": "before", "size_bytes": 10, "created_at": at}),
+        EntityKind::Signature => json!({"id": id, "work_order_id": job, "signer_name": "Li Na",
+            "signed_at": at, "strokes": [[{"x": 0.0, "y": 0.0, "t": 0}, {"x": 5.0, "y": 5.0, "t": 9}]],
+            "png_sha256": sha, "report_sha256": HASH_A}),
+        EntityKind::Feedback => json!({"id": id, "work_order_id": job, "rating": 5,
+            "created_at": at}),
+        other => panic!("{other} rows are not inserted"),
+    };
+    (id, row)
 }
