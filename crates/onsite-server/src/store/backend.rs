@@ -124,8 +124,6 @@ pub trait ReadTx {
     fn acked_through(&self, device: DeviceId, high_water: u64) -> Result<Option<u64>>;
 
     fn blob_held(&self, sha256: &str) -> Result<bool>;
-    /// Whether a live photo or signature on a job assigned to `user` names `sha256`.
-    fn blob_on_jobs_of(&self, user: UserId, sha256: &str) -> Result<bool>;
     /// Jobs whose completion waits for `sha256`.
     fn jobs_awaiting(&self, sha256: &str) -> Result<Vec<WorkOrderId>>;
     /// The device whose upload stored `sha256`, when it is known.

@@ -155,9 +155,6 @@ impl ReadTx for Watched<'_> {
     fn blob_held(&self, sha256: &str) -> Result<bool> {
         self.inner.blob_held(sha256)
     }
-    fn blob_on_jobs_of(&self, user: UserId, sha256: &str) -> Result<bool> {
-        self.inner.blob_on_jobs_of(user, sha256)
-    }
     fn jobs_awaiting(&self, sha256: &str) -> Result<Vec<WorkOrderId>> {
         self.inner.jobs_awaiting(sha256)
     }

@@ -373,17 +373,6 @@ impl ReadTx for PgTx<'_, '_> {
         )
     }
 
-    fn blob_on_jobs_of(&self, user: UserId, sha256: &str) -> Result<bool> {
-        self.exists(
-            "SELECT EXISTS (
-                 SELECT 1 FROM job_rows r JOIN work_orders w ON w.id = r.work_order_id
-                  WHERE w.assignee_id = $1 AND NOT r.deleted
-                    AND ((r.kind = 'photo' AND ((r.data::jsonb) ->> 'sha256' = $2 OR (r.data::jsonb) ->> 'thumb_sha256' = $2))
-                      OR (r.kind = 'signature' AND (r.data::jsonb) ->> 'png_sha256' = $2)))",
-            &[&user.to_string(), &sha256],
-        )
-    }
-
     fn blob_uploader(&self, sha256: &str) -> Result<Option<DeviceId>> {
         self.strings(
             "SELECT uploaded_by FROM blobs WHERE sha256 = $1 AND uploaded_by IS NOT NULL",

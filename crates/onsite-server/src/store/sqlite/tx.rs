@@ -359,18 +359,6 @@ impl ReadTx for SqliteTx<'_> {
             .query_row([sha256], |r| r.get(0))?)
     }
 
-    fn blob_on_jobs_of(&self, user: UserId, sha256: &str) -> Result<bool> {
-        Ok(self.0.query_row(
-            "SELECT EXISTS (
-                 SELECT 1 FROM job_rows r JOIN work_orders w ON w.id = r.work_order_id
-                  WHERE w.assignee_id = ?1 AND r.deleted = 0
-                    AND ((r.kind = 'photo' AND (r.data ->> '$.sha256' = ?2 OR r.data ->> '$.thumb_sha256' = ?2))
-                      OR (r.kind = 'signature' AND r.data ->> '$.png_sha256' = ?2)))",
-            params![user.to_string(), sha256],
-            |r| r.get(0),
-        )?)
-    }
-
     fn blob_uploader(&self, sha256: &str) -> Result<Option<DeviceId>> {
         strings(
             self.0,
