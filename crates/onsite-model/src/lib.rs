@@ -10,6 +10,7 @@ pub mod entities;
 pub mod hlc;
 pub mod ids;
 pub mod kinds;
+pub mod kpi;
 pub mod merge;
 pub mod ops;
 pub mod roles;
