@@ -147,6 +147,7 @@ const MATRIX: &[(&str, &str, [Expect; 7])] = &[
     ("PATCH", "/api/v1/blobs/{sha256}", device(204)),
     ("POST", "/api/v1/blobs/{sha256}/finish", device(200)),
     ("GET", "/api/v1/users", office(200)),
+    ("POST", "/api/v1/users", office(201)),
     ("GET", "/api/v1/devices", office(200)),
     ("GET", "/api/v1/customers", office(200)),
     ("POST", "/api/v1/customers", office(201)),
@@ -443,6 +444,11 @@ fn request_for(
             let (s, b) = rt.block_on(http.send(patch_chunk(&sha, &uploader, &bytes)));
             assert_eq!(s, 204, "{b}");
             path = path.replace("{sha256}", &sha);
+        }
+        ("POST", "/api/v1/users") => {
+            (headers, body) =
+                json_body(json!({"username": format!("tech-{}", uuid::Uuid::now_v7()),
+                "name": "Wei Zhang", "role": "technician", "password": common::PASSWORD}));
         }
         ("POST", "/api/v1/customers") => {
             (headers, body) = json_body(json!({"name": "Quay Street Bakery"}));

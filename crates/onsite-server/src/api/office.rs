@@ -11,7 +11,7 @@ use axum::response::Response;
 use onsite_model::time::{Timestamp, serde_ts};
 use onsite_model::wire::ConflictRecord;
 use onsite_model::{
-    Asset, AssetId, ConflictId, Customer, CustomerId, StatusAction, User, UserId, WorkOrder,
+    Asset, AssetId, ConflictId, Customer, CustomerId, Role, StatusAction, User, UserId, WorkOrder,
     WorkOrderId,
 };
 use serde::Deserialize;
@@ -20,8 +20,10 @@ use serde_json::{Map, Value};
 
 use super::{ApiJson, ApiQuery, AppState, Auth, Office, blocking, created};
 use crate::error::{Error, Result};
+use crate::store::engine::access;
 use crate::store::{
-    DeviceInfo, NewAsset, NewCustomer, NewWorkOrder, WorkOrderDetail, WorkOrderFilter,
+    DeviceInfo, NewAsset, NewCustomer, NewUser, NewWorkOrder, Password, WorkOrderDetail,
+    WorkOrderFilter,
 };
 
 fn parse_id<T: FromStr>(s: &str, what: &str) -> Result<T> {
@@ -41,6 +43,38 @@ fn optional_json<T: DeserializeOwned>(body: &Bytes) -> Result<Option<T>> {
 pub async fn list_users(State(s): State<AppState>, Office(_): Office) -> Result<Json<Vec<User>>> {
     let store = s.store.clone();
     Ok(Json(blocking(move || store.list_users()).await?))
+}
+
+/// A user the office adds: the password is hashed before it is stored and never echoed.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddUser {
+    username: String,
+    name: String,
+    role: Role,
+    password: String,
+    #[serde(default)]
+    skills: Vec<String>,
+    #[serde(default)]
+    phone: Option<String>,
+}
+
+pub async fn create_user(
+    State(s): State<AppState>,
+    Office(who): Office,
+    ApiJson(new): ApiJson<AddUser>,
+) -> Result<Response> {
+    access::may_add_user(&who, new.role)?;
+    let new = NewUser {
+        username: new.username,
+        name: new.name,
+        role: new.role,
+        password: Password(new.password),
+        skills: new.skills,
+        phone: new.phone,
+    };
+    let store = s.store.clone();
+    Ok(created(blocking(move || store.create_user(&new)).await?))
 }
 
 pub async fn list_devices(

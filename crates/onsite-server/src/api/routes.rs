@@ -94,6 +94,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         post(blobs::finish)
     ),
     endpoint!(GET "/api/v1/users", "office", "List users", get(office::list_users)),
+    endpoint!(POST "/api/v1/users", "office", "Add a user", post(office::create_user)),
     endpoint!(GET "/api/v1/devices", "office", "List devices", get(office::list_devices)),
     endpoint!(GET "/api/v1/customers", "office", "List customers", get(office::list_customers)),
     endpoint!(POST "/api/v1/customers", "office", "Create a customer", post(office::create_customer)),

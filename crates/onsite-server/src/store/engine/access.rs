@@ -19,6 +19,18 @@ pub fn require_office(who: &Principal) -> Result<()> {
     Ok(())
 }
 
+/// Office staff add technicians and dispatchers; only an administrator adds an administrator.
+pub fn may_add_user(who: &Principal, role: Role) -> Result<()> {
+    require_office(who)?;
+    if role == Role::Admin && who.user.role != Role::Admin {
+        return Err(Error::forbidden(
+            "admin_only",
+            "only an administrator may add an administrator; ask one to add this user",
+        ));
+    }
+    Ok(())
+}
+
 /// The filter narrowed to what `who` may list: technicians only their own jobs.
 pub(super) fn scope_filter(
     who: &Principal,
