@@ -76,22 +76,31 @@ fn seq(v: u64) -> i64 {
     v.min(i64::MAX as u64) as i64
 }
 
+// Each branch stops at the page's size in seq order (the first rows of the union are among
+// the first rows of its branches), so a page costs its size, not everything after the cursor.
 const VISIBLE_SQL: &str = "
 SELECT server_seq, kind, id, data, deleted FROM (
-    SELECT server_seq, 'user'::text AS kind, id, data, false AS deleted FROM users WHERE id = $1 AND server_seq > $2
+    (SELECT server_seq, 'user'::text AS kind, id, data, false AS deleted FROM users
+     WHERE id = $1 AND server_seq > $2)
     UNION ALL
-    SELECT server_seq, 'work_order', id, data, false FROM work_orders WHERE assignee_id = $1 AND server_seq > $2
+    (SELECT server_seq, 'work_order', id, data, false FROM work_orders
+     WHERE assignee_id = $1 AND server_seq > $2 ORDER BY server_seq LIMIT $3)
     UNION ALL
-    SELECT c.server_seq, 'customer', c.id, c.data, false FROM customers c
+    (SELECT c.server_seq, 'customer', c.id, c.data, false FROM customers c
      WHERE c.server_seq > $2 AND c.id IN (SELECT customer_id FROM work_orders WHERE assignee_id = $1)
+     ORDER BY c.server_seq LIMIT $3)
     UNION ALL
-    SELECT a.server_seq, 'asset', a.id, a.data, false FROM assets a
+    (SELECT a.server_seq, 'asset', a.id, a.data, false FROM assets a
      WHERE a.server_seq > $2 AND a.id IN (SELECT asset_id FROM work_orders WHERE assignee_id = $1 AND asset_id IS NOT NULL)
+     ORDER BY a.server_seq LIMIT $3)
     UNION ALL
-    SELECT r.server_seq, r.kind, r.id, r.data, r.deleted FROM job_rows r
-     WHERE r.server_seq > $2 AND r.work_order_id IN (SELECT id FROM work_orders WHERE assignee_id = $1)
+    (SELECT r.server_seq, r.kind, r.id, r.data, r.deleted FROM job_rows r
+     WHERE r.server_seq > $2 AND (NOT r.deleted OR $4::boolean)
+       AND r.work_order_id IN (SELECT id FROM work_orders WHERE assignee_id = $1)
+     ORDER BY r.server_seq LIMIT $3)
     UNION ALL
-    SELECT server_seq, kind, id, NULL, true FROM removals WHERE user_id = $1 AND server_seq > $2 AND $4::boolean
+    (SELECT server_seq, kind, id, NULL, true FROM removals
+     WHERE user_id = $1 AND server_seq > $2 AND $4::boolean ORDER BY server_seq LIMIT $3)
 ) AS visible
 WHERE NOT deleted OR $4::boolean
 ORDER BY server_seq

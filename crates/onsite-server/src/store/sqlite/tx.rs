@@ -24,6 +24,22 @@ impl<'a> SqliteTx<'a> {
     pub(super) fn new(conn: &'a Connection) -> Self {
         Self(conn, RefCell::new(None))
     }
+
+    /// One row of a statement kept prepared on the connection (every primitive runs on each
+    /// push, so none is parsed twice).
+    fn one<T>(
+        &self,
+        sql: &str,
+        args: impl rusqlite::Params,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.0.prepare_cached(sql)?.query_row(args, f)
+    }
+
+    /// A statement kept prepared on the connection, executed.
+    fn exec(&self, sql: &str, args: impl rusqlite::Params) -> rusqlite::Result<usize> {
+        self.0.prepare_cached(sql)?.execute(args)
+    }
 }
 
 fn strings(c: &Connection, sql: &str, args: impl rusqlite::Params) -> Result<Vec<String>> {
@@ -32,22 +48,31 @@ fn strings(c: &Connection, sql: &str, args: impl rusqlite::Params) -> Result<Vec
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+// Each branch stops at the page's size in seq order (the first rows of the union are among
+// the first rows of its branches), so a page costs its size, not everything after the cursor.
 const VISIBLE_SQL: &str = "
 SELECT server_seq, kind, id, data, deleted FROM (
-    SELECT server_seq, 'user' AS kind, id, data, 0 AS deleted FROM users WHERE id = ?1 AND server_seq > ?2
+    SELECT * FROM (SELECT server_seq, 'user' AS kind, id, data, 0 AS deleted FROM users
+     WHERE id = ?1 AND server_seq > ?2)
     UNION ALL
-    SELECT server_seq, 'work_order', id, data, 0 FROM work_orders WHERE assignee_id = ?1 AND server_seq > ?2
+    SELECT * FROM (SELECT server_seq, 'work_order', id, data, 0 FROM work_orders
+     WHERE assignee_id = ?1 AND server_seq > ?2 ORDER BY server_seq LIMIT ?3)
     UNION ALL
-    SELECT c.server_seq, 'customer', c.id, c.data, 0 FROM customers c
+    SELECT * FROM (SELECT c.server_seq, 'customer', c.id, c.data, 0 FROM customers c
      WHERE c.server_seq > ?2 AND c.id IN (SELECT customer_id FROM work_orders WHERE assignee_id = ?1)
+     ORDER BY c.server_seq LIMIT ?3)
     UNION ALL
-    SELECT a.server_seq, 'asset', a.id, a.data, 0 FROM assets a
+    SELECT * FROM (SELECT a.server_seq, 'asset', a.id, a.data, 0 FROM assets a
      WHERE a.server_seq > ?2 AND a.id IN (SELECT asset_id FROM work_orders WHERE assignee_id = ?1 AND asset_id IS NOT NULL)
+     ORDER BY a.server_seq LIMIT ?3)
     UNION ALL
-    SELECT r.server_seq, r.kind, r.id, r.data, r.deleted FROM job_rows r
-     WHERE r.server_seq > ?2 AND r.work_order_id IN (SELECT id FROM work_orders WHERE assignee_id = ?1)
+    SELECT * FROM (SELECT r.server_seq, r.kind, r.id, r.data, r.deleted FROM job_rows r
+     WHERE r.server_seq > ?2 AND (r.deleted = 0 OR ?4 = 1)
+       AND r.work_order_id IN (SELECT id FROM work_orders WHERE assignee_id = ?1)
+     ORDER BY r.server_seq LIMIT ?3)
     UNION ALL
-    SELECT server_seq, kind, id, NULL, 1 FROM removals WHERE user_id = ?1 AND server_seq > ?2 AND ?4 = 1
+    SELECT * FROM (SELECT server_seq, kind, id, NULL, 1 FROM removals
+     WHERE user_id = ?1 AND server_seq > ?2 AND ?4 = 1 ORDER BY server_seq LIMIT ?3)
 ) AS visible
 WHERE deleted = 0 OR ?4 = 1
 ORDER BY server_seq
@@ -55,7 +80,7 @@ LIMIT ?3";
 
 impl ReadTx for SqliteTx<'_> {
     fn counter(&self, name: Counter) -> Result<u64> {
-        Ok(self.0.query_row(
+        Ok(self.one(
             "SELECT value FROM counters WHERE name = ?1",
             [name.as_str()],
             |r| r.get::<_, i64>(0),
@@ -170,8 +195,7 @@ impl ReadTx for SqliteTx<'_> {
 
     fn user_by_username(&self, username: &str) -> Result<Option<(String, String)>> {
         Ok(self
-            .0
-            .query_row(
+            .one(
                 "SELECT data, password_hash FROM users WHERE username = ?1",
                 [username],
                 |r| Ok((r.get(0)?, r.get(1)?)),
@@ -251,8 +275,7 @@ impl ReadTx for SqliteTx<'_> {
 
     fn device_owner(&self, device: DeviceId) -> Result<Option<DeviceOwner>> {
         let row: Option<(String, Option<String>)> = self
-            .0
-            .query_row(
+            .one(
                 "SELECT user_id, revoked_at FROM devices WHERE id = ?1",
                 [device.to_string()],
                 |r| Ok((r.get(0)?, r.get(1)?)),
@@ -326,7 +349,7 @@ impl ReadTx for SqliteTx<'_> {
     }
 
     fn device_acked_seq(&self, device: DeviceId) -> Result<u64> {
-        Ok(self.0.query_row(
+        Ok(self.one(
             "SELECT last_acked_seq FROM devices WHERE id = ?1",
             [device.to_string()],
             |r| r.get::<_, i64>(0),
@@ -344,7 +367,7 @@ impl ReadTx for SqliteTx<'_> {
     }
 
     fn acked_through(&self, device: DeviceId, high_water: u64) -> Result<Option<u64>> {
-        let acked: Option<i64> = self.0.query_row(
+        let acked: Option<i64> = self.one(
             "SELECT MAX(device_seq) FROM op_outcomes WHERE device_id = ?1 AND high_water <= ?2",
             params![device.to_string(), high_water as i64],
             |r| r.get(0),
@@ -493,7 +516,7 @@ impl WriteTx for SqliteTx<'_> {
     }
 
     fn record_assignment(&self, wo: WorkOrderId, user: UserId, at: Timestamp) -> Result<()> {
-        self.0.execute(
+        self.exec(
             "INSERT INTO assignment_history (work_order_id, user_id, assigned_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (work_order_id, user_id) DO NOTHING",
             params![wo.to_string(), user.to_string(), format_ts(&at)],
@@ -519,7 +542,7 @@ impl WriteTx for SqliteTx<'_> {
     }
 
     fn insert_user(&self, user: &User, password_hash: &str, at: Timestamp, seq: u64) -> Result<()> {
-        self.0.execute(
+        self.exec(
             "INSERT INTO users (id, username, role, password_hash, data, created_at, server_seq)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
@@ -536,7 +559,7 @@ impl WriteTx for SqliteTx<'_> {
     }
 
     fn put_customer(&self, customer: &Customer, seq: u64) -> Result<()> {
-        self.0.execute(
+        self.exec(
             "INSERT INTO customers (id, data, server_seq) VALUES (?1, ?2, ?3)
              ON CONFLICT (id) DO UPDATE SET data = excluded.data, server_seq = excluded.server_seq",
             params![
@@ -549,7 +572,7 @@ impl WriteTx for SqliteTx<'_> {
     }
 
     fn put_asset(&self, asset: &Asset, seq: u64) -> Result<()> {
-        self.0.execute(
+        self.exec(
             "INSERT INTO assets (id, customer_id, data, server_seq) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, data = excluded.data,
                  server_seq = excluded.server_seq",
@@ -579,7 +602,7 @@ impl WriteTx for SqliteTx<'_> {
         token_hash: &str,
         at: Timestamp,
     ) -> Result<()> {
-        self.0.execute(
+        self.exec(
             "INSERT INTO devices (id, user_id, name, token_hash, registered_at, last_seen)
              VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
             params![
@@ -600,7 +623,7 @@ impl WriteTx for SqliteTx<'_> {
         token_hash: &str,
         at: Timestamp,
     ) -> Result<()> {
-        self.0.execute(
+        self.exec(
             "UPDATE devices SET name = ?2, token_hash = ?3, last_seen = ?4 WHERE id = ?1",
             params![device.to_string(), name, token_hash, format_ts(&at)],
         )?;
@@ -608,7 +631,7 @@ impl WriteTx for SqliteTx<'_> {
     }
 
     fn touch_device(&self, device: DeviceId, at: Timestamp) -> Result<()> {
-        self.0.execute(
+        self.exec(
             "UPDATE devices SET last_seen = ?2 WHERE id = ?1",
             params![device.to_string(), format_ts(&at)],
         )?;
@@ -616,7 +639,7 @@ impl WriteTx for SqliteTx<'_> {
     }
 
     fn revoke_device(&self, device: DeviceId, at: Timestamp) -> Result<bool> {
-        let n = self.0.execute(
+        let n = self.exec(
             "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
             params![device.to_string(), format_ts(&at)],
         )?;
@@ -655,7 +678,7 @@ impl WriteTx for SqliteTx<'_> {
     }
 
     fn insert_blob(&self, sha256: &str, size: u64, at: Timestamp) -> Result<()> {
-        self.0.execute(
+        self.exec(
             "INSERT INTO blobs (sha256, size, stored_at) VALUES (?1, ?2, ?3) ON CONFLICT (sha256) DO NOTHING",
             params![sha256, size as i64, format_ts(&at)],
         )?;
@@ -663,7 +686,7 @@ impl WriteTx for SqliteTx<'_> {
     }
 
     fn set_blob_uploader(&self, sha256: &str, device: DeviceId) -> Result<()> {
-        self.0.execute(
+        self.exec(
             "UPDATE blobs SET uploaded_by = ?2 WHERE sha256 = ?1 AND uploaded_by IS NULL",
             params![sha256, device.to_string()],
         )?;
@@ -671,8 +694,7 @@ impl WriteTx for SqliteTx<'_> {
     }
 
     fn delete_blob(&self, sha256: &str) -> Result<()> {
-        self.0
-            .execute("DELETE FROM blobs WHERE sha256 = ?1", [sha256])?;
+        self.exec("DELETE FROM blobs WHERE sha256 = ?1", [sha256])?;
         Ok(())
     }
 
