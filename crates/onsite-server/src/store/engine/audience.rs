@@ -4,9 +4,15 @@
 //! customers and assets, and the removals addressed to them). When the write commits, the
 //! users it concerns hear of it through a [`ChangeNotice`]; a write that hands out no
 //! `server_seq` changes nothing a device pulls and sends none.
+//!
+//! It also keeps what one write would otherwise ask its database again and again: the
+//! `server_seq` counter (read once, counted here, written back once before commit; the
+//! backend holds the counter's lock for the whole transaction) and the work orders it loaded
+//! or wrote, and the job rows (a push of 500 ops on one job parses that job once, and the
+//! row an op names is read once for its check and its apply).
 
-use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeSet, HashMap};
 
 use onsite_model::merge::FieldStamp;
 use onsite_model::time::Timestamp;
@@ -34,10 +40,21 @@ struct Seen {
     everyone: bool,
 }
 
+/// The `server_seq` counter as this write has it: its value, and whether the database's
+/// copy is behind.
+#[derive(Clone, Copy)]
+struct Seq {
+    value: u64,
+    unwritten: bool,
+}
+
 /// A write transaction that notes whom its changes concern.
 pub(super) struct Watched<'a> {
     inner: &'a dyn WriteTx,
     seen: RefCell<Seen>,
+    seq: Cell<Option<Seq>>,
+    work_orders: RefCell<HashMap<WorkOrderId, Option<(WorkOrder, u64)>>>,
+    job_rows: RefCell<HashMap<(String, String), Option<StoredRow>>>,
 }
 
 impl<'a> Watched<'a> {
@@ -45,7 +62,22 @@ impl<'a> Watched<'a> {
         Self {
             inner,
             seen: RefCell::new(Seen::default()),
+            seq: Cell::new(None),
+            work_orders: RefCell::new(HashMap::new()),
+            job_rows: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// Writes the counted `server_seq` back; runs once, before the transaction commits.
+    pub(super) fn flush(&self) -> Result<()> {
+        if let Some(seq) = self.seq.get().filter(|s| s.unwritten) {
+            self.inner.set_counter(Counter::ServerSeq, seq.value)?;
+            self.seq.set(Some(Seq {
+                unwritten: false,
+                ..seq
+            }));
+        }
+        Ok(())
     }
 
     /// The notice for what this write changed, `None` when it changed nothing a device pulls.
@@ -61,7 +93,6 @@ impl<'a> Watched<'a> {
         let mut users = seen.users.clone();
         for &job in &seen.jobs {
             if let Some(assignee) = self
-                .inner
                 .load_work_order(job)?
                 .and_then(|(wo, _)| wo.assignee_id)
             {
@@ -81,16 +112,30 @@ impl<'a> Watched<'a> {
 
 impl ReadTx for Watched<'_> {
     fn counter(&self, name: Counter) -> Result<u64> {
-        self.inner.counter(name)
+        match self.seq.get() {
+            Some(seq) if name == Counter::ServerSeq => Ok(seq.value),
+            _ => self.inner.counter(name),
+        }
     }
     fn load_work_order(&self, id: WorkOrderId) -> Result<Option<(WorkOrder, u64)>> {
-        self.inner.load_work_order(id)
+        if let Some(known) = self.work_orders.borrow().get(&id) {
+            return Ok(known.clone());
+        }
+        let loaded = self.inner.load_work_order(id)?;
+        self.work_orders.borrow_mut().insert(id, loaded.clone());
+        Ok(loaded)
     }
     fn list_work_orders(&self, filter: &WorkOrderFilter) -> Result<Vec<String>> {
         self.inner.list_work_orders(filter)
     }
     fn load_job_row(&self, kind: &str, id: &str) -> Result<Option<StoredRow>> {
-        self.inner.load_job_row(kind, id)
+        let key = (kind.to_owned(), id.to_owned());
+        if let Some(known) = self.job_rows.borrow().get(&key) {
+            return Ok(known.clone());
+        }
+        let loaded = self.inner.load_job_row(kind, id)?;
+        self.job_rows.borrow_mut().insert(key, loaded.clone());
+        Ok(loaded)
     }
     fn job_rows(&self, wo: WorkOrderId, kind: &str) -> Result<Vec<String>> {
         self.inner.job_rows(wo, kind)
@@ -171,15 +216,30 @@ impl ReadTx for Watched<'_> {
 
 impl WriteTx for Watched<'_> {
     fn bump_counter(&self, name: Counter) -> Result<u64> {
-        let value = self.inner.bump_counter(name)?;
-        if name == Counter::ServerSeq {
-            self.seen.borrow_mut().last_seq = Some(value);
+        if name != Counter::ServerSeq {
+            return self.inner.bump_counter(name);
         }
-        Ok(value)
+        let next = match self.seq.get() {
+            Some(seq) => Seq {
+                value: seq.value + 1,
+                unwritten: true,
+            },
+            None => Seq {
+                value: self.inner.bump_counter(name)?,
+                unwritten: false,
+            },
+        };
+        self.seq.set(Some(next));
+        self.seen.borrow_mut().last_seq = Some(next.value);
+        Ok(next.value)
     }
     fn set_counter(&self, name: Counter, value: u64) -> Result<()> {
         if name == Counter::ServerSeq {
             self.seen.borrow_mut().last_seq = Some(value);
+            self.seq.set(Some(Seq {
+                value,
+                unwritten: false,
+            }));
         }
         self.inner.set_counter(name, value)
     }
@@ -188,7 +248,11 @@ impl WriteTx for Watched<'_> {
         if let Some(assignee) = wo.assignee_id {
             self.user(assignee);
         }
-        self.inner.put_work_order(wo, seq)
+        self.inner.put_work_order(wo, seq)?;
+        self.work_orders
+            .borrow_mut()
+            .insert(wo.id, Some((wo.clone(), seq)));
+        Ok(())
     }
     fn put_job_row(
         &self,
@@ -200,11 +264,28 @@ impl WriteTx for Watched<'_> {
         seq: u64,
     ) -> Result<()> {
         self.seen.borrow_mut().jobs.insert(wo);
-        self.inner.put_job_row(kind, id, wo, data, deleted, seq)
+        self.inner.put_job_row(kind, id, wo, data, deleted, seq)?;
+        let row = StoredRow {
+            data: data.clone(),
+            deleted,
+            seq,
+        };
+        self.job_rows
+            .borrow_mut()
+            .insert((kind.to_owned(), id.to_owned()), Some(row));
+        Ok(())
     }
     /// Only used as a job enters a view, whose work order is written in the same write.
     fn set_job_row_seq(&self, kind: &str, id: &str, seq: u64) -> Result<()> {
-        self.inner.set_job_row_seq(kind, id, seq)
+        self.inner.set_job_row_seq(kind, id, seq)?;
+        if let Some(Some(row)) = self
+            .job_rows
+            .borrow_mut()
+            .get_mut(&(kind.to_owned(), id.to_owned()))
+        {
+            row.seq = seq;
+        }
+        Ok(())
     }
     fn put_field_stamp(&self, entity: &str, id: &str, field: &str, s: &FieldStamp) -> Result<()> {
         self.inner.put_field_stamp(entity, id, field, s)
