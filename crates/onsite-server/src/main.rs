@@ -517,6 +517,22 @@ fn with_blobs(mut cfg: Config, flag: Option<String>) -> anyhow::Result<Config> {
     Ok(cfg)
 }
 
+/// Devices' `last_seen` is noted by requests and written by the next write; when nothing
+/// writes, this writes it every half minute.
+fn flush_seen_periodically(store: Arc<dyn Store>) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+            let store = store.clone();
+            match tokio::task::spawn_blocking(move || store.flush_seen()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "recording devices' last contact failed"),
+                Err(e) => tracing::warn!(error = %e, "recording devices' last contact stopped"),
+            }
+        }
+    });
+}
+
 async fn serve(cfg: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
@@ -525,6 +541,7 @@ async fn serve(cfg: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> any
     let blobs = onsite_server::blobs::open(&cfg)
         .with_context(|| format!("opening the blob store {}", cfg.blobs))?;
     onsite_server::blobs::gc::run_periodically(blobs.clone(), store.clone(), clock.clone(), cfg.gc);
+    flush_seen_periodically(store.clone());
     let blob_location = blobs.location();
     let app = router(AppState::new(store, blobs, clock).with_login_limits(cfg.login.clone()));
     {

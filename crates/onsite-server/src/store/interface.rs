@@ -178,6 +178,9 @@ pub trait Store: Send + Sync {
     fn authenticate(&self, token: &str) -> Result<Principal>;
     fn list_devices(&self) -> Result<Vec<DeviceInfo>>;
     fn revoke_device(&self, id: DeviceId) -> Result<DeviceInfo>;
+    /// Writes the `last_seen` of devices heard from since the last write (requests only note
+    /// it; `serve` calls this every half minute).
+    fn flush_seen(&self) -> Result<()>;
 
     fn apply_push(&self, who: &Principal, req: &PushRequest) -> Result<PushResponse>;
     /// The latest `server_seq`: a device whose cursor is below it may have something to pull.

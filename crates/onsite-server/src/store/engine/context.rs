@@ -1,10 +1,11 @@
 //! The engine's state and its transactions: the clock, the id source, and the write context
 //! each rule runs in.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use onsite_model::time::Timestamp;
-use onsite_model::{Clock, Hlc, HlcClock, IdSource};
+use onsite_model::{Clock, DeviceId, Hlc, HlcClock, IdSource};
 
 use super::super::backend::{Backend, Counter, ReadTx, WriteTx};
 use super::audience::Watched;
@@ -29,6 +30,10 @@ pub struct Engine<B: Backend> {
     pub(super) clock: Arc<dyn Clock>,
     pub(super) ids: Arc<dyn IdSource>,
     options: StoreOptions,
+    /// Devices heard from whose `last_seen` is not written yet: a read (a pull, an office
+    /// list) never waits for a write of its own; the next write, or the periodic flush,
+    /// records them.
+    seen: Mutex<HashMap<DeviceId, Timestamp>>,
 }
 
 /// What one write transaction can use.
@@ -58,7 +63,29 @@ impl<B: Backend> Engine<B> {
             clock,
             ids,
             options,
+            seen: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Notes that a device was heard from now; written with the next write.
+    pub(super) fn note_seen(&self, device: DeviceId, at: Timestamp) {
+        self.seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(device, at);
+    }
+
+    /// Writes every noted `last_seen` (the periodic flush; writes do it on their own).
+    pub(super) fn flush_seen(&self) -> Result<()> {
+        let idle = self
+            .seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty();
+        if idle {
+            return Ok(());
+        }
+        self.write(|_| Ok(()))
     }
 
     pub fn backend(&self) -> &B {
@@ -71,6 +98,12 @@ impl<B: Backend> Engine<B> {
     /// concerns are told of it when it commits (`audience`).
     pub(super) fn write<T>(&self, f: impl FnOnce(&mut Ctx<'_>) -> Result<T>) -> Result<T> {
         self.backend.write(|tx| {
+            // Taken out of the queue inside the transaction: lost only with a write that
+            // rolls back, and then the device's next request notes it again.
+            let seen = std::mem::take(&mut *self.seen.lock().unwrap_or_else(|e| e.into_inner()));
+            for (device, at) in seen {
+                tx.touch_device(device, at)?;
+            }
             let watched = Watched::new(tx);
             let mut ctx = Ctx {
                 tx: &watched,
@@ -79,6 +112,7 @@ impl<B: Backend> Engine<B> {
                 hlc: HlcClock::resume(Hlc::from_u64(tx.counter(Counter::ServerHlc)?)),
             };
             let out = f(&mut ctx)?;
+            watched.flush()?;
             tx.set_counter(Counter::ServerHlc, ctx.hlc.last().as_u64())?;
             if let Some(notice) = watched.notice()? {
                 tx.announce(&notice.encode())?;

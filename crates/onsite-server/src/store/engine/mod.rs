@@ -74,6 +74,9 @@ impl<B: Backend> Store for Engine<B> {
     fn revoke_device(&self, id: DeviceId) -> Result<DeviceInfo> {
         Engine::revoke_device(self, id)
     }
+    fn flush_seen(&self) -> Result<()> {
+        Engine::flush_seen(self)
+    }
 
     fn apply_push(&self, who: &Principal, req: &PushRequest) -> Result<PushResponse> {
         push::check_request(who, req)?;
