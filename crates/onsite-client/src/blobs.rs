@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use onsite_model::wire::is_sha256_hex;
 use rusqlite::{Connection, params};
 
+use crate::db::CachedSql;
 use crate::error::{Error, Result};
 use crate::replica::Replica;
 
@@ -134,7 +135,7 @@ pub(crate) fn insert_blob_row(
     media_type: &str,
     created_at: &str,
 ) -> Result<()> {
-    conn.execute(
+    conn.exec(
         "INSERT INTO blob (sha256, size_bytes, media_type, created_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (sha256) DO NOTHING",
         params![sha256, size as i64, media_type, created_at],

@@ -22,6 +22,32 @@ pub fn schema_version() -> u32 {
     MIGRATIONS.len() as u32
 }
 
+/// Statements run through a per-connection cache: a sync stores hundreds of rows with the
+/// same few statements, and parsing them again each time cost more than running them.
+pub(crate) trait CachedSql {
+    fn exec(&self, sql: &str, args: impl rusqlite::Params) -> rusqlite::Result<usize>;
+    fn one<T>(
+        &self,
+        sql: &str,
+        args: impl rusqlite::Params,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T>;
+}
+
+impl CachedSql for Connection {
+    fn exec(&self, sql: &str, args: impl rusqlite::Params) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(args)
+    }
+    fn one<T>(
+        &self,
+        sql: &str,
+        args: impl rusqlite::Params,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.prepare_cached(sql)?.query_row(args, f)
+    }
+}
+
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
 /// Opens (creating if absent) the replica database at `path` and brings its schema up to
@@ -55,6 +81,7 @@ pub fn open(path: &Path, upto: Option<u32>) -> Result<Connection> {
     // FULL: a committed write survives power loss, not just a crash of the app.
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(corrupt)?;
+    conn.set_prepared_statement_cache_capacity(64);
     migrate(path, conn, upto)
 }
 

@@ -15,6 +15,7 @@ use onsite_model::wire::{ConflictRecord, RowKind, VisibleRow, state_checksum};
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
+use crate::db::CachedSql;
 use crate::error::{Error, Result};
 use crate::records::{JobEvidence, job_records, load_top, load_work_order, visible_rows};
 use crate::replica::Replica;
@@ -336,7 +337,7 @@ impl Replica {
 
     /// Ops written on this device that the server has not acknowledged yet.
     pub fn pending_op_count(&self) -> Result<u64> {
-        let n: i64 = self.conn.query_row(
+        let n: i64 = self.conn.one(
             "SELECT count(*) FROM oplog WHERE device_seq > (SELECT pushed_seq FROM sync_state WHERE id = 1)",
             [],
             |r| r.get(0),
@@ -458,7 +459,7 @@ impl Replica {
     pub fn signed_in_user(&self) -> Result<Option<onsite_model::entities::User>> {
         let id: Option<String> =
             self.conn
-                .query_row("SELECT user_id FROM sync_state WHERE id = 1", [], |r| {
+                .one("SELECT user_id FROM sync_state WHERE id = 1", [], |r| {
                     r.get(0)
                 })?;
         match id {

@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::db::CachedSql;
 use crate::error::{Error, Result};
 
 /// Stores one replicated row as the server (or an import) sent it. `None` removes it.
@@ -31,7 +32,7 @@ pub fn store_row(
     match kind {
         RowKind::User | RowKind::Customer | RowKind::Asset | RowKind::WorkOrder => {
             let table = top_table(kind);
-            conn.execute(
+            conn.exec(
                 &format!(
                     "INSERT INTO {table} (id, version, data) VALUES (?1, ?2, ?3)
                      ON CONFLICT (id) DO UPDATE SET version = excluded.version, data = excluded.data"
@@ -44,7 +45,7 @@ pub fn store_row(
                 .get("work_order_id")
                 .and_then(Value::as_str)
                 .ok_or_else(|| Error::Invalid(format!("{kind} {id} has no work_order_id")))?;
-            conn.execute(
+            conn.exec(
                 "INSERT INTO job_record (kind, id, work_order_id, version, data) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (kind, id) DO UPDATE SET work_order_id = excluded.work_order_id,
                      version = excluded.version, data = excluded.data",
@@ -59,17 +60,17 @@ fn remove_row(conn: &Connection, kind: RowKind, id: &str) -> Result<()> {
     match kind {
         RowKind::WorkOrder => {
             // A job that leaves this device takes its records with it.
-            conn.execute("DELETE FROM job_record WHERE work_order_id = ?1", [id])?;
-            conn.execute("DELETE FROM work_order WHERE id = ?1", [id])?;
+            conn.exec("DELETE FROM job_record WHERE work_order_id = ?1", [id])?;
+            conn.exec("DELETE FROM work_order WHERE id = ?1", [id])?;
         }
         RowKind::User | RowKind::Customer | RowKind::Asset => {
-            conn.execute(
+            conn.exec(
                 &format!("DELETE FROM {} WHERE id = ?1", top_table(kind)),
                 [id],
             )?;
         }
         _ => {
-            conn.execute(
+            conn.exec(
                 "DELETE FROM job_record WHERE kind = ?1 AND id = ?2",
                 params![kind.as_str(), id],
             )?;
@@ -95,7 +96,7 @@ pub fn load_top<T: DeserializeOwned>(
     id: &str,
 ) -> Result<Option<(T, u64)>> {
     let row: Option<(String, i64)> = conn
-        .query_row(
+        .one(
             &format!(
                 "SELECT data, version FROM {} WHERE id = ?1",
                 top_table(kind)
@@ -114,7 +115,7 @@ pub fn load_work_order(conn: &Connection, id: WorkOrderId) -> Result<(WorkOrder,
 }
 
 fn save_work_order(conn: &Connection, wo: &WorkOrder) -> Result<()> {
-    conn.execute(
+    conn.exec(
         "UPDATE work_order SET data = ?2 WHERE id = ?1",
         params![wo.id.to_string(), serde_json::to_string(wo)?],
     )?;
@@ -128,7 +129,7 @@ pub fn load_record<T: DeserializeOwned>(
     id: &str,
 ) -> Result<Option<(T, u64)>> {
     let row: Option<(String, i64)> = conn
-        .query_row(
+        .one(
             "SELECT data, version FROM job_record WHERE kind = ?1 AND id = ?2",
             params![kind.as_str(), id],
             |r| Ok((r.get(0)?, r.get(1)?)),
@@ -162,7 +163,7 @@ fn insert_local_record<T: Serialize>(
     wo: WorkOrderId,
     row: &T,
 ) -> Result<()> {
-    conn.execute(
+    conn.exec(
         "INSERT INTO job_record (kind, id, work_order_id, version, data) VALUES (?1, ?2, ?3, 0, ?4)
          ON CONFLICT (kind, id) DO NOTHING",
         params![
@@ -182,7 +183,7 @@ fn put_local_record<T: Serialize>(
     wo: WorkOrderId,
     row: &T,
 ) -> Result<()> {
-    conn.execute(
+    conn.exec(
         "INSERT INTO job_record (kind, id, work_order_id, version, data) VALUES (?1, ?2, ?3, 0, ?4)
          ON CONFLICT (kind, id) DO UPDATE SET data = excluded.data",
         params![

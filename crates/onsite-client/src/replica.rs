@@ -23,6 +23,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::db;
+use crate::db::CachedSql;
 use crate::error::{Error, Result};
 use crate::records::{JobEvidence, apply_op, job_records, load_record, load_work_order};
 
@@ -186,7 +187,7 @@ impl Replica {
         } = w;
         inject(self.fault, FaultPoint::AfterData)?;
         for op in &ops {
-            tx.execute(
+            tx.exec(
                 "INSERT INTO oplog (device_seq, tx_id, work_order_id, op) VALUES (?1, ?2, ?3, ?4)",
                 params![
                     op.device_seq as i64,
@@ -501,7 +502,7 @@ impl Replica {
         }
         let exact: Option<String> = self
             .conn
-            .query_row(
+            .one(
                 "SELECT id FROM work_order WHERE number = ?1 COLLATE NOCASE",
                 [reference],
                 |r| r.get(0),
@@ -665,7 +666,7 @@ fn last_event_at(
 
 pub(crate) fn meta(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn
-        .query_row(
+        .one(
             "SELECT value FROM replica_meta WHERE key = ?1",
             [key],
             |r| r.get(0),
@@ -674,7 +675,7 @@ pub(crate) fn meta(conn: &Connection, key: &str) -> Result<Option<String>> {
 }
 
 pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
-    conn.execute(
+    conn.exec(
         "INSERT INTO replica_meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         params![key, value],
     )?;
@@ -684,7 +685,7 @@ pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> 
 /// The skew this device last measured against the server (server minus device, ms).
 pub(crate) fn measured_skew(conn: &Connection) -> Result<Option<i64>> {
     Ok(conn
-        .query_row(
+        .one(
             "SELECT server_skew_ms FROM sync_state WHERE id = 1",
             [],
             |r| r.get::<_, Option<i64>>(0),

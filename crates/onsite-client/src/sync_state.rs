@@ -11,6 +11,7 @@ use onsite_model::wire::OpResult;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
+use crate::db::CachedSql;
 use crate::error::{Error, Result};
 use crate::replica::{Replica, meta, set_meta};
 use crate::transport::SyncError;
@@ -41,7 +42,7 @@ pub(crate) struct Session {
 impl Replica {
     pub fn sync_status(&self) -> Result<SyncStatus> {
         let pending = self.pending_op_count()?;
-        Ok(self.conn.query_row(
+        Ok(self.conn.one(
             "SELECT server_url, username, token IS NOT NULL, pull_cursor, last_attempt_at, last_success_at, last_error, server_skew_ms
              FROM sync_state WHERE id = 1",
             [],
@@ -64,7 +65,7 @@ impl Replica {
     pub(crate) fn session(&self) -> Result<Session, SyncError> {
         let row: Option<(Option<String>, Option<String>, Option<String>)> = self
             .conn
-            .query_row(
+            .one(
                 "SELECT server_url, token, epoch FROM sync_state WHERE id = 1",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -80,7 +81,7 @@ impl Replica {
     /// Replaces the stored sync session (tests: a revoked or forged token).
     pub fn set_token(&mut self, token: &str) -> Result<()> {
         self.conn
-            .execute("UPDATE sync_state SET token = ?1 WHERE id = 1", [token])?;
+            .exec("UPDATE sync_state SET token = ?1 WHERE id = 1", [token])?;
         Ok(())
     }
 
@@ -88,7 +89,7 @@ impl Replica {
     pub fn op_outcome(&self, device_seq: u64) -> Result<Option<OpResult>> {
         let r: Option<String> = self
             .conn
-            .query_row(
+            .one(
                 "SELECT result FROM op_outcome WHERE device_seq = ?1",
                 [device_seq as i64],
                 |r| r.get(0),
@@ -99,7 +100,7 @@ impl Replica {
 
     /// A sync starts at `now` (a timestamp as stored).
     pub(crate) fn note_sync_attempt(&self, now: &str) -> Result<()> {
-        self.conn.execute(
+        self.conn.exec(
             "UPDATE sync_state SET last_attempt_at = ?1 WHERE id = 1",
             [now],
         )?;
@@ -108,7 +109,7 @@ impl Replica {
 
     /// A sync ended at `done_at`, with `error` or successfully.
     pub(crate) fn note_sync_outcome(&self, error: Option<&str>, done_at: &str) -> Result<()> {
-        self.conn.execute(
+        self.conn.exec(
             "UPDATE sync_state SET last_error = ?1, last_success_at = CASE WHEN ?1 IS NULL THEN ?2 ELSE last_success_at END WHERE id = 1",
             params![error, done_at],
         )?;
@@ -119,7 +120,7 @@ impl Replica {
     pub(crate) fn pushed_seq(&self) -> Result<u64> {
         Ok(self
             .conn
-            .query_row("SELECT pushed_seq FROM sync_state WHERE id = 1", [], |r| {
+            .one("SELECT pushed_seq FROM sync_state WHERE id = 1", [], |r| {
                 r.get::<_, i64>(0)
             })? as u64)
     }
@@ -136,7 +137,7 @@ impl Replica {
     /// The push starts again from the first op.
     pub(crate) fn rewind_push(&mut self) -> Result<()> {
         self.conn
-            .execute("UPDATE sync_state SET pushed_seq = 0 WHERE id = 1", [])?;
+            .exec("UPDATE sync_state SET pushed_seq = 0 WHERE id = 1", [])?;
         Ok(())
     }
 
@@ -144,7 +145,7 @@ impl Replica {
     pub(crate) fn pull_cursor(&self) -> Result<u64> {
         Ok(self
             .conn
-            .query_row("SELECT pull_cursor FROM sync_state WHERE id = 1", [], |r| {
+            .one("SELECT pull_cursor FROM sync_state WHERE id = 1", [], |r| {
                 r.get::<_, i64>(0)
             })? as u64)
     }
@@ -155,7 +156,7 @@ impl Replica {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        tx.execute("UPDATE sync_state SET pull_cursor = 0, pushed_seq = 0, confirmed_seq = 0, epoch = ?1 WHERE id = 1", [epoch])?;
+        tx.exec("UPDATE sync_state SET pull_cursor = 0, pushed_seq = 0, confirmed_seq = 0, epoch = ?1 WHERE id = 1", [epoch])?;
         tx.commit()?;
         Ok(())
     }
@@ -164,7 +165,7 @@ impl Replica {
 /// The user this replica was signed in as, if any.
 pub(crate) fn signed_in_user_id(conn: &Connection) -> Result<Option<String>> {
     Ok(
-        conn.query_row("SELECT user_id FROM sync_state WHERE id = 1", [], |r| {
+        conn.one("SELECT user_id FROM sync_state WHERE id = 1", [], |r| {
             r.get(0)
         })?,
     )
@@ -178,7 +179,7 @@ pub(crate) fn store_sign_in(
     user_id: &str,
     token: &str,
 ) -> Result<()> {
-    conn.execute(
+    conn.exec(
         "UPDATE sync_state SET server_url = ?1, username = ?2, user_id = ?3, token = ?4, last_error = NULL WHERE id = 1",
         params![server_url, username, user_id, token],
     )?;
@@ -189,15 +190,15 @@ pub(crate) fn store_sign_in(
 /// so push and pull start over.
 pub(crate) fn note_epoch(conn: &Connection, epoch: &str) -> Result<()> {
     let current: Option<String> =
-        conn.query_row("SELECT epoch FROM sync_state WHERE id = 1", [], |r| {
+        conn.one("SELECT epoch FROM sync_state WHERE id = 1", [], |r| {
             r.get(0)
         })?;
     match current {
         None => {
-            conn.execute("UPDATE sync_state SET epoch = ?1 WHERE id = 1", [epoch])?;
+            conn.exec("UPDATE sync_state SET epoch = ?1 WHERE id = 1", [epoch])?;
         }
         Some(e) if e != epoch => {
-            conn.execute(
+            conn.exec(
                 "UPDATE sync_state SET epoch = ?1, pull_cursor = 0, pushed_seq = 0, confirmed_seq = 0 WHERE id = 1",
                 [epoch],
             )?;
@@ -213,7 +214,7 @@ pub(crate) fn store_op_outcome(
     device_seq: u64,
     result: &OpResult,
 ) -> Result<()> {
-    conn.execute(
+    conn.exec(
         "INSERT INTO op_outcome (device_seq, result) VALUES (?1, ?2)
          ON CONFLICT (device_seq) DO UPDATE SET result = excluded.result",
         params![device_seq as i64, serde_json::to_string(result)?],
@@ -230,7 +231,7 @@ pub(crate) fn last_device_seq(conn: &Connection) -> Result<u64> {
 
 /// Moves `pushed_seq` forward to `acked` (never back).
 pub(crate) fn advance_pushed_seq(conn: &Connection, acked: u64) -> Result<()> {
-    conn.execute(
+    conn.exec(
         "UPDATE sync_state SET pushed_seq = max(pushed_seq, ?1) WHERE id = 1",
         [acked as i64],
     )?;
@@ -250,7 +251,7 @@ pub(crate) fn pending_ops_after(conn: &Connection, seq: u64) -> Result<Vec<Op>> 
 
 /// Moves the pull cursor with the page it ends, and `confirmed_seq` forward.
 pub(crate) fn move_cursor(conn: &Connection, cursor: u64, confirmed: u64) -> Result<()> {
-    conn.execute(
+    conn.exec(
         "UPDATE sync_state SET pull_cursor = ?1, confirmed_seq = max(confirmed_seq, ?2) WHERE id = 1",
         params![cursor as i64, confirmed as i64],
     )?;
@@ -275,7 +276,7 @@ pub(crate) fn observe_server(
     let (wall, _) = corrected_time(ts_from_ms(now_ms), Some(skew));
     hlc.observe(server_hlc, wall.timestamp_millis());
     set_meta(conn, "hlc", &hlc.last().to_string())?;
-    conn.execute(
+    conn.exec(
         "UPDATE sync_state SET server_skew_ms = ?1 WHERE id = 1",
         [skew],
     )?;

@@ -23,6 +23,7 @@ use reqwest::blocking::Response;
 use rusqlite::params;
 
 use crate::blobs::{content_address, hash_file, media_type_of_file};
+use crate::db::CachedSql;
 use crate::error::{Error, Result};
 use crate::replica::Replica;
 use crate::sync_state::Session;
@@ -96,7 +97,7 @@ impl Replica {
         use rusqlite::OptionalExtension;
         Ok(self
             .conn
-            .query_row(
+            .one(
                 "SELECT uploaded_at FROM blob WHERE sha256 = ?1",
                 [sha256],
                 |r| r.get::<_, Option<String>>(0),
@@ -109,7 +110,7 @@ impl Replica {
     /// only until then (the photo pipeline's originals). This is the one place a
     /// confirmation lands.
     pub fn blob_confirmed(&self, sha256: &str) -> Result<()> {
-        self.conn.execute(
+        self.conn.exec(
             "UPDATE blob SET uploaded_at = ?2 WHERE sha256 = ?1 AND uploaded_at IS NULL",
             params![sha256, format_ts(&self.clock.now())],
         )?;
@@ -129,7 +130,7 @@ impl Replica {
         };
         for sha in shas {
             if self.blob_path(&sha).exists() {
-                self.conn.execute(
+                self.conn.exec(
                     "UPDATE blob SET uploaded_at = NULL WHERE sha256 = ?1",
                     [&sha],
                 )?;
@@ -383,7 +384,7 @@ impl Replica {
         }
         fs::rename(part, dest).map_err(file_error(dest))?;
         let now = format_ts(&self.clock.now());
-        self.conn.execute(
+        self.conn.exec(
             "INSERT INTO blob (sha256, size_bytes, media_type, created_at, uploaded_at) VALUES (?1, ?2, ?3, ?4, ?4)
              ON CONFLICT (sha256) DO UPDATE SET uploaded_at = COALESCE(uploaded_at, excluded.uploaded_at)",
             params![sha256, size as i64, media_type_of_file(dest), now],
