@@ -56,20 +56,29 @@ pub struct Server {
     pub url: String,
     pub addr: String,
     pub data: PathBuf,
+    pub kind: store::Kind,
+    env: Vec<(String, String)>,
     _dir: Option<tempfile::TempDir>,
     child: Option<Child>,
 }
 
 impl Server {
-    /// A fresh server with the demo day loaded (alice and bob technicians, dana dispatcher).
+    /// A fresh server with the demo day loaded (alice and bob technicians, dana dispatcher),
+    /// on this run's store.
     pub fn start_with_demo() -> Server {
+        Server::start_with_demo_on(store::Kind::of_run(), &[])
+    }
+
+    /// A fresh server with the demo day on the given store, its environment extended by
+    /// `env` (limits a bench raises, for instance).
+    pub fn start_with_demo_on(kind: store::Kind, env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().to_owned();
-        store::create(&data);
+        store::create(&data, kind);
         let out = Command::new(bin("onsite-server"))
             .args(["demo", "load", "--data"])
             .arg(&data)
-            .envs(store::env(&data))
+            .envs(store::env(&data, kind))
             .output()
             .unwrap();
         assert!(
@@ -81,6 +90,11 @@ impl Server {
             url: String::new(),
             addr: "127.0.0.1:0".into(),
             data,
+            kind,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             _dir: Some(dir),
             child: None,
         };
@@ -92,7 +106,8 @@ impl Server {
         let mut child = Command::new(bin("onsite-server"))
             .args(["serve", "--listen", &self.addr, "--data"])
             .arg(&self.data)
-            .envs(store::env(&self.data))
+            .envs(store::env(&self.data, self.kind))
+            .envs(self.env.iter().cloned())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -102,6 +117,11 @@ impl Server {
         self.addr = url.trim_start_matches("http://").to_owned();
         self.url = url;
         self.child = Some(child);
+    }
+
+    /// The running server's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// SIGKILL: no graceful shutdown, whatever was in flight is cut.
@@ -130,7 +150,7 @@ impl Server {
             .args(args)
             .arg("--data")
             .arg(&self.data)
-            .envs(store::env(&self.data))
+            .envs(store::env(&self.data, self.kind))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

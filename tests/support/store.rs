@@ -7,13 +7,44 @@
 use std::path::Path;
 use std::process::Command;
 
+/// The store a test server runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// SQLite and blob files in the server's data folder.
+    Embedded,
+    /// A PostgreSQL database and an S3 bucket prefix of its own.
+    PostgresS3,
+}
+
+impl Kind {
+    /// The store this run's servers use, from `ONSITE_SYSTEM_STORE`.
+    pub fn of_run() -> Kind {
+        match std::env::var("ONSITE_SYSTEM_STORE").as_deref() {
+            Ok("postgres-s3") => Kind::PostgresS3,
+            Ok("") | Ok("embedded") | Err(_) => Kind::Embedded,
+            Ok(other) => panic!("ONSITE_SYSTEM_STORE={other:?}: use postgres-s3 or embedded"),
+        }
+    }
+
+    /// Whether a PostgreSQL server and an S3 server were started for this run
+    /// (`scripts/with-postgres scripts/with-seaweedfs`).
+    pub fn postgres_s3_available() -> bool {
+        ["ONSITE_TEST_POSTGRES_URL", "ONSITE_TEST_S3_BUCKET"]
+            .iter()
+            .all(|v| std::env::var(v).is_ok_and(|v| !v.is_empty()))
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Embedded => "SQLite + files",
+            Kind::PostgresS3 => "PostgreSQL + S3",
+        }
+    }
+}
+
 /// Whether this run puts the servers on PostgreSQL and S3.
 pub fn on_postgres_and_s3() -> bool {
-    match std::env::var("ONSITE_SYSTEM_STORE").as_deref() {
-        Ok("postgres-s3") => true,
-        Ok("") | Ok("embedded") | Err(_) => false,
-        Ok(other) => panic!("ONSITE_SYSTEM_STORE={other:?}: use postgres-s3 or embedded"),
-    }
+    Kind::of_run() == Kind::PostgresS3
 }
 
 fn required(var: &str) -> String {
@@ -56,8 +87,8 @@ fn database_url(data: &Path) -> String {
 }
 
 /// Creates the database of the server of `data` (with `psql`, which comes with PostgreSQL).
-pub fn create(data: &Path) {
-    if !on_postgres_and_s3() {
+pub fn create(data: &Path, kind: Kind) {
+    if kind == Kind::Embedded {
         return;
     }
     let url = required("ONSITE_TEST_POSTGRES_URL");
@@ -78,8 +109,8 @@ pub fn create(data: &Path) {
 }
 
 /// The environment that points an `onsite-server` command at the store of `data`.
-pub fn env(data: &Path) -> Vec<(String, String)> {
-    if !on_postgres_and_s3() {
+pub fn env(data: &Path, kind: Kind) -> Vec<(String, String)> {
+    if kind == Kind::Embedded {
         return Vec::new();
     }
     let bucket = required("ONSITE_TEST_S3_BUCKET");
