@@ -303,3 +303,68 @@ fn on_postgres_a_device_on_one_instance_hears_of_the_office_writing_on_another()
         &b.url,
     );
 }
+
+/// The instance's `LISTEN` connection is cut by the database (an administrator's
+/// `pg_terminate_backend`, a failover, a proxy timeout): the instance opens it again and the
+/// device still learns of a job given to it, also one given while nobody was listening.
+#[test]
+fn on_postgres_a_cut_listen_connection_is_opened_again_and_the_device_still_hears() {
+    let Some(url) = postgres_url() else {
+        return;
+    };
+    let database = fresh_database(&url);
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(bin("onsite-server"))
+        .args(["demo", "load", "--database", &database, "--data"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "demo load: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let instance = Instance::start(&database, dir.path());
+    let office = Office::login(&instance.url);
+    let mut alice = Device::new("alice-tablet", &instance.url, "alice", 0);
+    alice.sync_ok();
+    let live = alice.replica.live_changes(LiveOptions::default()).unwrap();
+    let seen = connected(&live);
+    let customers = office.ok(reqwest::Method::GET, "/customers", None);
+    let customer = customers[0]["id"].as_str().unwrap().to_owned();
+
+    let psql = ["/usr/lib/postgresql/15/bin/psql", "psql"]
+        .into_iter()
+        .find(|p| !p.starts_with('/') || Path::new(p).exists())
+        .unwrap();
+    let cut = Command::new(psql)
+        .args([database.as_str(), "-tAq", "-v", "ON_ERROR_STOP=1", "-c"])
+        .arg(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name = 'onsite-server change listener'",
+        )
+        .output()
+        .expect("psql");
+    assert!(
+        cut.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cut.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&cut.stdout).trim(),
+        "1",
+        "the instance's one listening connection was cut"
+    );
+    // Given at once, quite possibly while the instance is still reconnecting.
+    let job = new_job(&office, &customer, "alice", "Radiator cold after the cut");
+    let mut after = seen;
+    for _ in 0..5 {
+        after = nudge_beyond(&live, after);
+        alice.sync_ok();
+        if alice.jobs().contains(&job) {
+            alice.assert_converged();
+            return;
+        }
+    }
+    panic!("alice heard nudges but never pulled the job given after the cut");
+}

@@ -15,8 +15,12 @@ use crate::live::{CHANNEL, ChangeFeed, ChangeNotice};
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(15);
 
+/// How the listening connection names itself in `pg_stat_activity`.
+const APPLICATION_NAME: &str = "onsite-server change listener";
+
 /// Listens until the runtime it runs on shuts down.
-pub(super) async fn run(config: Config, feed: Arc<ChangeFeed>) {
+pub(super) async fn run(mut config: Config, feed: Arc<ChangeFeed>) {
+    config.application_name(APPLICATION_NAME);
     let mut backoff = FIRST_BACKOFF;
     loop {
         match listen_once(&config, &feed).await {
