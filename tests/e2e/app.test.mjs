@@ -200,6 +200,31 @@ test("a technician signs in, works a visit and it reaches the office", { timeout
     await d.screenshot("online-08-synced");
     assertCompletedOnServer(await officeView(server, job.id), job.keys);
 
+    // Online, the app holds the server's live channel: a job the office gives alice now
+    // shows up on her list without a tap on Sync.
+    await waitFor("the live channel", async () => (await d.attr(await d.wait("sync-state"), "data-state")) === "live", 30_000);
+    const office = await server.as("dana");
+    const customers = await office("/api/v1/customers");
+    const start = new Date(Date.now() + 60_000);
+    const given = await office.post("/api/v1/work-orders", {
+      customer_id: customers[0].id,
+      job_type: "repair",
+      priority: "urgent",
+      problem: "Boiler pressure keeps dropping",
+      assignee: "alice",
+      appointment_start: start.toISOString(),
+      appointment_end: new Date(start.getTime() + 3_600_000).toISOString(),
+    });
+    await d.click("filter-today");
+    await waitFor(
+      "the office's new job on the list",
+      async () => (await d.findAll(`[data-testid="job-card"][data-number="${given.number}"]`)).length === 1,
+      30_000,
+    );
+    const [card] = await d.findAll(`[data-testid="job-card"][data-number="${given.number}"]`);
+    await d.exec(`arguments[0].scrollIntoView({ block: "center" })`, [d.ref(card)]);
+    await d.screenshot("online-08b-live-job");
+
     // A refused sync says what happened and what to do.
     const session = await d.invoke("session");
     server.admin(["device", "revoke", session.device_id]);

@@ -116,7 +116,7 @@ export class Server {
     return execFileSync(SERVER, [...args, "--data", this.data], { encoding: "utf8" });
   }
 
-  /** Signs in to the REST API as `username` and returns a fetch helper. */
+  /** Signs in to the REST API as `username` and returns a GET helper (`.post` sends JSON). */
   async as(username) {
     const r = await fetch(`${this.url}/api/v1/auth/login`, {
       method: "POST",
@@ -125,11 +125,18 @@ export class Server {
     });
     if (!r.ok) throw new Error(`login ${username}: ${r.status} ${await r.text()}`);
     const { token } = await r.json();
-    return async (path) => {
-      const res = await fetch(`${this.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
-      if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+    const call = async (method, path, body) => {
+      const res = await fetch(`${this.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
       return res.json();
     };
+    const get = (path) => call("GET", path);
+    get.post = (path, body) => call("POST", path, body);
+    return get;
   }
 }
 
