@@ -205,14 +205,36 @@ fn postgres_url() -> Option<String> {
     None
 }
 
-/// A fresh database on the test cluster (with `psql`, which ships with the server).
-fn fresh_database(url: &str) -> String {
-    let name = format!("live_{}", uuid_simple());
-    let psql = ["/usr/lib/postgresql/15/bin/psql", "psql"]
+/// `psql`, which ships with the server.
+fn psql() -> &'static str {
+    ["/usr/lib/postgresql/15/bin/psql", "psql"]
         .into_iter()
         .find(|p| !p.starts_with('/') || Path::new(p).exists())
+        .unwrap()
+}
+
+/// A fresh database on the test cluster with the demo day loaded, and the data folder its
+/// servers share.
+fn demo_database(url: &str) -> (String, tempfile::TempDir) {
+    let database = fresh_database(url);
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(bin("onsite-server"))
+        .args(["demo", "load", "--database", &database, "--data"])
+        .arg(dir.path())
+        .output()
         .unwrap();
-    let out = Command::new(psql)
+    assert!(
+        out.status.success(),
+        "demo load: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (database, dir)
+}
+
+/// A fresh database on the test cluster.
+fn fresh_database(url: &str) -> String {
+    let name = format!("live_{}", uuid_simple());
+    let out = Command::new(psql())
         .args([
             url,
             "-v",
@@ -283,18 +305,7 @@ fn on_postgres_a_device_on_one_instance_hears_of_the_office_writing_on_another()
     let Some(url) = postgres_url() else {
         return;
     };
-    let database = fresh_database(&url);
-    let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(bin("onsite-server"))
-        .args(["demo", "load", "--database", &database, "--data"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "demo load: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (database, dir) = demo_database(&url);
     let a = Instance::start(&database, dir.path());
     let b = Instance::start(&database, dir.path());
     office_assignments_reach_only_their_technician(
@@ -312,18 +323,7 @@ fn on_postgres_a_cut_listen_connection_is_opened_again_and_the_device_still_hear
     let Some(url) = postgres_url() else {
         return;
     };
-    let database = fresh_database(&url);
-    let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(bin("onsite-server"))
-        .args(["demo", "load", "--database", &database, "--data"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "demo load: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (database, dir) = demo_database(&url);
     let instance = Instance::start(&database, dir.path());
     let office = Office::login(&instance.url);
     let mut alice = Device::new("alice-tablet", &instance.url, "alice", 0);
@@ -333,11 +333,7 @@ fn on_postgres_a_cut_listen_connection_is_opened_again_and_the_device_still_hear
     let customers = office.ok(reqwest::Method::GET, "/customers", None);
     let customer = customers[0]["id"].as_str().unwrap().to_owned();
 
-    let psql = ["/usr/lib/postgresql/15/bin/psql", "psql"]
-        .into_iter()
-        .find(|p| !p.starts_with('/') || Path::new(p).exists())
-        .unwrap();
-    let cut = Command::new(psql)
+    let cut = Command::new(psql())
         .args([database.as_str(), "-tAq", "-v", "ON_ERROR_STOP=1", "-c"])
         .arg(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
