@@ -4,10 +4,10 @@
 // UI embedded: `cargo build --release --features custom-protocol --bin onsite-app`).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, writeFileSync, existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { APP, SERVER, ARTIFACTS, PASSWORD, Driver, Server, png, waitFor } from "./webdriver.mjs";
+import { APP, SERVER, ARTIFACTS, PASSWORD, ROOT, Driver, Server, png, waitFor } from "./webdriver.mjs";
 
 const photos = mkdtempSync(join(tmpdir(), "onsite-e2e-photos-"));
 const beforePhoto = join(photos, "before.png");
@@ -265,6 +265,93 @@ test("offline all day: everything waits on the device, then syncs when the serve
     await waitFor("everything synced", async () => (await pendingCount(d)) === 0, 60_000);
     await d.screenshot("offline-09-synced");
     assertCompletedOnServer(await officeView(server, job.id), job.keys);
+  } finally {
+    await d.quit();
+    await server.stop();
+  }
+});
+
+/** A label from the UI's Chinese catalogue, up to its first {placeholder}. */
+function zhLabel(key) {
+  const catalogue = readFileSync(join(ROOT, "ui/src/lib/i18n/zh.ts"), "utf8");
+  const escaped = key.replace(/\./g, "\\.");
+  const m = catalogue.match(new RegExp(`"${escaped}":\\s*"([^"]*)"`));
+  assert.ok(m, `${key} in ui/src/lib/i18n/zh.ts`);
+  return m[1].split("{")[0].trim();
+}
+
+/**
+ * Whether the Han characters of an element's text are drawn as glyphs in its own font: each
+ * is drawn on a canvas and compared. Without a CJK font every one comes out as the same
+ * empty box (the font's .notdef), so distinct characters give identical pixels.
+ */
+async function hanGlyphsDrawn(d, el) {
+  return d.exec(
+    `const el = arguments[0];
+     const han = [...new Set([...el.textContent].filter((c) => /\\p{Script=Han}/u.test(c)))].slice(0, 6);
+     const font = getComputedStyle(el).fontFamily;
+     const c = document.createElement("canvas");
+     c.width = 48; c.height = 48;
+     const ctx = c.getContext("2d", { willReadFrequently: true });
+     const draw = (ch) => {
+       ctx.clearRect(0, 0, 48, 48);
+       ctx.font = "32px " + font;
+       ctx.textBaseline = "top";
+       ctx.fillText(ch, 4, 4);
+       const alpha = ctx.getImageData(0, 0, 48, 48).data.filter((_, i) => i % 4 === 3);
+       return { ink: alpha.filter((a) => a > 0).length, key: alpha.join(",") };
+     };
+     const drawn = han.map(draw);
+     return { han: han.join(""), font, distinct: new Set(drawn.map((g) => g.key)).size, inked: drawn.every((g) => g.ink > 0) };`,
+    [d.ref(el)],
+  );
+}
+
+async function assertChineseShown(d, sel, key) {
+  const el = await d.wait(sel);
+  const label = zhLabel(key);
+  await waitFor(`${sel} in Chinese ("${label}")`, async () => (await d.text(el)).includes(label));
+  const g = await hanGlyphsDrawn(d, el);
+  assert.ok(g.han.length >= 2, `${sel}: Han characters in ${JSON.stringify(await d.text(el))}`);
+  assert.ok(
+    g.inked && g.distinct === g.han.length,
+    `${sel}: "${g.han}" drawn as ${g.distinct} distinct glyph(s) in ${g.font}: is a CJK font installed (fonts-noto-cjk)?`,
+  );
+}
+
+test("中文: the job list and a job in Chinese, then back to English", { timeout: 120_000 }, async () => {
+  const server = await new Server().start();
+  const d = await device("zh");
+  d.name = "zh";
+  try {
+    await signIn(d, server);
+    const toggle = await d.wait("lang-toggle");
+    assert.equal(await d.attr(toggle, "data-locale"), "en");
+    await d.click("lang-toggle");
+    await waitFor("the Chinese UI", async () => (await d.attr(await d.wait("lang-toggle"), "data-locale")) === "zh");
+    assert.equal(await d.exec("return document.documentElement.lang"), "zh-CN");
+
+    // Each screen is shot before its checks, so a failure leaves the picture behind.
+    await d.click("filter-today");
+    await d.wait("job-card");
+    const title = zhLabel("jobs.title");
+    await waitFor("the list's Chinese title", async () => (await d.text(await d.wait('[id="jobs-title"]'))) === title);
+    await d.screenshot("zh-01-job-list");
+    await assertChineseShown(d, '[id="jobs-title"]', "jobs.title");
+    await assertChineseShown(d, "filter-today", "filter.today");
+    await assertChineseShown(d, "sync-button", "sync.button");
+
+    await openFirstJob(d);
+    await d.screenshot("zh-02-job");
+    await assertChineseShown(d, "action-start_travel", "action.start_travel");
+    await assertChineseShown(d, "checklist-progress", "checklist.progress");
+
+    // The choice is remembered and can be undone: back to English on the same screen.
+    await d.click("lang-toggle");
+    await waitFor("the English UI", async () => (await d.attr(await d.wait("lang-toggle"), "data-locale")) === "en");
+    assert.equal(await d.text(await d.wait("lang-toggle")), "中文");
+    assert.match(await d.text(await d.wait("checklist-progress")), /[A-Za-z]/);
+    await d.screenshot("zh-03-back-to-english");
   } finally {
     await d.quit();
     await server.stop();
