@@ -60,6 +60,23 @@ pub struct StoredRow {
     pub seq: u64,
 }
 
+/// The stored answer to one op: the idempotency record a repeated push is answered from.
+#[derive(Clone, Debug)]
+pub struct StoredOutcome {
+    pub device_seq: u64,
+    pub op_json: String,
+    pub outcome_json: String,
+    /// The global `server_seq` once the op was applied.
+    pub high_water: u64,
+}
+
+/// Ops whose outcomes go into one INSERT (six values each, far below either backend's limit
+/// on bound values).
+pub const OUTCOMES_PER_INSERT: usize = 500;
+
+/// Keys looked up by one `load_job_rows` query.
+pub const KEYS_PER_QUERY: usize = 400;
+
 /// The device a token hash belongs to.
 #[derive(Clone, Debug)]
 pub struct TokenHolder {
@@ -83,6 +100,9 @@ pub trait ReadTx {
     /// Work orders (JSON) matching the filter, in appointment order.
     fn list_work_orders(&self, filter: &WorkOrderFilter) -> Result<Vec<String>>;
     fn load_job_row(&self, kind: &str, id: &str) -> Result<Option<StoredRow>>;
+    /// The stored rows among `(kind, id)` keys, in one query (or a few, for many keys);
+    /// keys with no row are left out.
+    fn load_job_rows(&self, keys: &[(String, String)]) -> Result<Vec<(String, String, StoredRow)>>;
     /// The job's live rows of one kind (JSON), in `server_seq` order.
     fn job_rows(&self, wo: WorkOrderId, kind: &str) -> Result<Vec<String>>;
     /// Every live row of one kind across jobs (JSON), in `server_seq` order.
@@ -191,15 +211,12 @@ pub trait WriteTx: ReadTx {
     /// Marks the device revoked (keeping an earlier revocation time); false when unknown.
     fn revoke_device(&self, device: DeviceId, at: Timestamp) -> Result<bool>;
     fn set_device_acked(&self, device: DeviceId, acked: u64, at: Timestamp) -> Result<()>;
-    #[allow(clippy::too_many_arguments)]
-    fn store_outcome(
+    /// Stores the outcomes of one push's new ops, in as few statements as the backend can.
+    fn store_outcomes(
         &self,
         device: DeviceId,
-        seq: u64,
-        op_json: &str,
-        outcome_json: &str,
-        high_water: u64,
         at: Timestamp,
+        outcomes: &[StoredOutcome],
     ) -> Result<()>;
 
     fn insert_blob(&self, sha256: &str, size: u64, at: Timestamp) -> Result<()>;

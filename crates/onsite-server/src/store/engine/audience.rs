@@ -8,7 +8,7 @@
 //! It also keeps what one write would otherwise ask its database again and again: the
 //! `server_seq` counter (read once, counted here, written back once before commit; the
 //! backend holds the counter's lock for the whole transaction) and the work orders it loaded
-//! or wrote, and the job rows (a push of 500 ops on one job parses that job once, and the
+//! or wrote, who was ever assigned each job it checked, and the job rows (a push of 500 ops on one job parses that job once, and the
 //! row an op names is read once for its check and its apply).
 
 use std::cell::{Cell, RefCell};
@@ -21,7 +21,7 @@ use onsite_model::{Asset, Customer, DeviceId, User, UserId, WorkOrder, WorkOrder
 use serde_json::Value;
 
 use super::super::backend::{
-    Counter, DeviceOwner, DocTable, JobRef, ReadTx, StoredRow, TokenHolder, WriteTx,
+    Counter, DeviceOwner, DocTable, JobRef, ReadTx, StoredOutcome, StoredRow, TokenHolder, WriteTx,
 };
 use super::super::interface::{DeviceInfo, WorkOrderFilter};
 use crate::error::Result;
@@ -55,6 +55,7 @@ pub(super) struct Watched<'a> {
     seq: Cell<Option<Seq>>,
     work_orders: RefCell<HashMap<WorkOrderId, Option<(WorkOrder, u64)>>>,
     job_rows: RefCell<HashMap<(String, String), Option<StoredRow>>>,
+    assigned: RefCell<HashMap<(WorkOrderId, UserId), bool>>,
 }
 
 impl<'a> Watched<'a> {
@@ -65,7 +66,31 @@ impl<'a> Watched<'a> {
             seq: Cell::new(None),
             work_orders: RefCell::new(HashMap::new()),
             job_rows: RefCell::new(HashMap::new()),
+            assigned: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// Reads the job rows of `keys` in one go, so the ops of a push that name them find them
+    /// here (a key with no row is remembered as absent).
+    pub(super) fn prime_job_rows(&self, keys: Vec<(String, String)>) -> Result<()> {
+        let unknown: Vec<(String, String)> = {
+            let known = self.job_rows.borrow();
+            keys.into_iter()
+                .filter(|k| !known.contains_key(k))
+                .collect()
+        };
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        let found = self.inner.load_job_rows(&unknown)?;
+        let mut known = self.job_rows.borrow_mut();
+        for key in unknown {
+            known.insert(key, None);
+        }
+        for (kind, id, row) in found {
+            known.insert((kind, id), Some(row));
+        }
+        Ok(())
     }
 
     /// Writes the counted `server_seq` back; runs once, before the transaction commits.
@@ -137,6 +162,9 @@ impl ReadTx for Watched<'_> {
         self.job_rows.borrow_mut().insert(key, loaded.clone());
         Ok(loaded)
     }
+    fn load_job_rows(&self, keys: &[(String, String)]) -> Result<Vec<(String, String, StoredRow)>> {
+        self.inner.load_job_rows(keys)
+    }
     fn job_rows(&self, wo: WorkOrderId, kind: &str) -> Result<Vec<String>> {
         self.inner.job_rows(wo, kind)
     }
@@ -159,7 +187,12 @@ impl ReadTx for Watched<'_> {
         self.inner.user_by_username(username)
     }
     fn ever_assigned(&self, wo: WorkOrderId, user: UserId) -> Result<bool> {
-        self.inner.ever_assigned(wo, user)
+        if let Some(&known) = self.assigned.borrow().get(&(wo, user)) {
+            return Ok(known);
+        }
+        let answer = self.inner.ever_assigned(wo, user)?;
+        self.assigned.borrow_mut().insert((wo, user), answer);
+        Ok(answer)
     }
     fn referenced_elsewhere(
         &self,
@@ -291,7 +324,9 @@ impl WriteTx for Watched<'_> {
         self.inner.put_field_stamp(entity, id, field, s)
     }
     fn record_assignment(&self, wo: WorkOrderId, user: UserId, at: Timestamp) -> Result<()> {
-        self.inner.record_assignment(wo, user, at)
+        self.inner.record_assignment(wo, user, at)?;
+        self.assigned.borrow_mut().insert((wo, user), true);
+        Ok(())
     }
     fn put_removal(&self, user: UserId, kind: &str, id: &str, seq: u64) -> Result<()> {
         self.user(user);
@@ -349,17 +384,13 @@ impl WriteTx for Watched<'_> {
     fn set_device_acked(&self, device: DeviceId, acked: u64, at: Timestamp) -> Result<()> {
         self.inner.set_device_acked(device, acked, at)
     }
-    fn store_outcome(
+    fn store_outcomes(
         &self,
         device: DeviceId,
-        seq: u64,
-        op_json: &str,
-        outcome_json: &str,
-        high_water: u64,
         at: Timestamp,
+        outcomes: &[StoredOutcome],
     ) -> Result<()> {
-        self.inner
-            .store_outcome(device, seq, op_json, outcome_json, high_water, at)
+        self.inner.store_outcomes(device, at, outcomes)
     }
 
     fn insert_blob(&self, sha256: &str, size: u64, at: Timestamp) -> Result<()> {

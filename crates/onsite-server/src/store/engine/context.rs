@@ -39,6 +39,8 @@ pub struct Engine<B: Backend> {
 /// What one write transaction can use.
 pub(super) struct Ctx<'a> {
     pub(super) tx: &'a dyn WriteTx,
+    /// The same transaction, as the engine's view with its per-write caches.
+    pub(super) view: &'a Watched<'a>,
     pub(super) now: Timestamp,
     pub(super) ids: &'a dyn IdSource,
     pub(super) hlc: HlcClock,
@@ -107,6 +109,7 @@ impl<B: Backend> Engine<B> {
             let watched = Watched::new(tx);
             let mut ctx = Ctx {
                 tx: &watched,
+                view: &watched,
                 now: self.clock.now(),
                 ids: self.ids.as_ref(),
                 hlc: HlcClock::resume(Hlc::from_u64(tx.counter(Counter::ServerHlc)?)),

@@ -11,7 +11,8 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use super::super::backend::{
-    Counter, DeviceOwner, DocTable, JobRef, ReadTx, StoredRow, TokenHolder, WriteTx,
+    Counter, DeviceOwner, DocTable, JobRef, KEYS_PER_QUERY, OUTCOMES_PER_INSERT, ReadTx,
+    StoredOutcome, StoredRow, TokenHolder, WriteTx,
 };
 use super::super::columns::{DeviceColumns, field_stamp, ref_column, table, uuid};
 use super::super::interface::{DeviceInfo, WorkOrderFilter};
@@ -164,6 +165,33 @@ impl ReadTx for PgTx<'_, '_> {
             })
         })
         .transpose()
+    }
+
+    fn load_job_rows(&self, keys: &[(String, String)]) -> Result<Vec<(String, String, StoredRow)>> {
+        let mut out = Vec::new();
+        for chunk in keys.chunks(KEYS_PER_QUERY) {
+            let kinds: Vec<&str> = chunk.iter().map(|(k, _)| k.as_str()).collect();
+            let ids: Vec<&str> = chunk.iter().map(|(_, i)| i.as_str()).collect();
+            let rows = self.query(
+                "SELECT r.kind, r.id, r.data, r.deleted, r.server_seq FROM job_rows r
+                 JOIN unnest($1::text[], $2::text[]) AS k(kind, id) ON r.kind = k.kind AND r.id = k.id",
+                &[&kinds, &ids],
+            )?;
+            for r in rows {
+                let data: String = r.try_get(2)?;
+                let server_seq: i64 = r.try_get(4)?;
+                out.push((
+                    r.try_get(0)?,
+                    r.try_get(1)?,
+                    StoredRow {
+                        data: serde_json::from_str(&data)?,
+                        deleted: r.try_get(3)?,
+                        seq: server_seq as u64,
+                    },
+                ));
+            }
+        }
+        Ok(out)
     }
 
     fn job_rows(&self, wo: WorkOrderId, kind: &str) -> Result<Vec<String>> {
@@ -660,27 +688,47 @@ impl WriteTx for PgTx<'_, '_> {
         Ok(())
     }
 
-    fn store_outcome(
+    fn store_outcomes(
         &self,
         device: DeviceId,
-        device_seq: u64,
-        op_json: &str,
-        outcome_json: &str,
-        high_water: u64,
         at: Timestamp,
+        outcomes: &[StoredOutcome],
     ) -> Result<()> {
-        self.exec(
-            "INSERT INTO op_outcomes (device_id, device_seq, op, outcome, high_water, applied_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-            &[
-                &device.to_string(),
-                &seq(device_seq),
-                &op_json,
-                &outcome_json,
-                &seq(high_water),
-                &format_ts(&at),
-            ],
-        )?;
+        let (device, at) = (device.to_string(), format_ts(&at));
+        for chunk in outcomes.chunks(OUTCOMES_PER_INSERT) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let b = i * 6;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5,
+                        b + 6
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO op_outcomes (device_id, device_seq, op, outcome, high_water, applied_at) VALUES {}",
+                values.join(", ")
+            );
+            let numbers: Vec<(i64, i64)> = chunk
+                .iter()
+                .map(|o| (seq(o.device_seq), seq(o.high_water)))
+                .collect();
+            let mut args: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(chunk.len() * 6);
+            for (o, (device_seq, high_water)) in chunk.iter().zip(&numbers) {
+                args.push(&device);
+                args.push(device_seq);
+                args.push(&o.op_json);
+                args.push(&o.outcome_json);
+                args.push(high_water);
+                args.push(&at);
+            }
+            self.exec(&sql, &args)?;
+        }
         Ok(())
     }
 

@@ -10,7 +10,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
 use super::super::backend::{
-    Counter, DeviceOwner, DocTable, JobRef, ReadTx, StoredRow, TokenHolder, WriteTx,
+    Counter, DeviceOwner, DocTable, JobRef, KEYS_PER_QUERY, OUTCOMES_PER_INSERT, ReadTx,
+    StoredOutcome, StoredRow, TokenHolder, WriteTx,
 };
 use super::super::columns::{DeviceColumns, field_stamp, ref_column, table, uuid};
 use super::super::interface::{DeviceInfo, WorkOrderFilter};
@@ -133,6 +134,37 @@ impl ReadTx for SqliteTx<'_> {
             })
         })
         .transpose()
+    }
+
+    fn load_job_rows(&self, keys: &[(String, String)]) -> Result<Vec<(String, String, StoredRow)>> {
+        let mut out = Vec::new();
+        for chunk in keys.chunks(KEYS_PER_QUERY) {
+            let values = vec!["(?, ?)"; chunk.len()].join(", ");
+            let sql = format!(
+                "SELECT kind, id, data, deleted, server_seq FROM job_rows WHERE (kind, id) IN (VALUES {values})"
+            );
+            let mut stmt = self.0.prepare_cached(&sql)?;
+            let args = chunk.iter().flat_map(|(k, i)| [k, i]);
+            let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, bool>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
+            })?;
+            for row in rows {
+                let (kind, id, data, deleted, seq) = row?;
+                let row = StoredRow {
+                    data: serde_json::from_str(&data)?,
+                    deleted,
+                    seq: seq as u64,
+                };
+                out.push((kind, id, row));
+            }
+        }
+        Ok(out)
     }
 
     fn job_rows(&self, wo: WorkOrderId, kind: &str) -> Result<Vec<String>> {
@@ -653,27 +685,29 @@ impl WriteTx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn store_outcome(
+    fn store_outcomes(
         &self,
         device: DeviceId,
-        seq: u64,
-        op_json: &str,
-        outcome_json: &str,
-        high_water: u64,
         at: Timestamp,
+        outcomes: &[StoredOutcome],
     ) -> Result<()> {
-        self.0.prepare_cached(
-            "INSERT INTO op_outcomes (device_id, device_seq, op, outcome, high_water, applied_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?
-        .execute(params![
-            device.to_string(),
-            seq as i64,
-            op_json,
-            outcome_json,
-            high_water as i64,
-            format_ts(&at)
-        ])?;
+        let (device, at) = (device.to_string(), format_ts(&at));
+        for chunk in outcomes.chunks(OUTCOMES_PER_INSERT) {
+            let values = vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+            let sql = format!(
+                "INSERT INTO op_outcomes (device_id, device_seq, op, outcome, high_water, applied_at) VALUES {values}"
+            );
+            let mut args: Vec<rusqlite::types::Value> = Vec::with_capacity(chunk.len() * 6);
+            for o in chunk {
+                args.push(device.clone().into());
+                args.push((o.device_seq as i64).into());
+                args.push(o.op_json.clone().into());
+                args.push(o.outcome_json.clone().into());
+                args.push((o.high_water as i64).into());
+                args.push(at.clone().into());
+            }
+            self.exec(&sql, rusqlite::params_from_iter(args))?;
+        }
         Ok(())
     }
 
