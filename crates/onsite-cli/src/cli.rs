@@ -112,6 +112,9 @@ pub enum Command {
         html: Option<PathBuf>,
         #[arg(long, value_name = "FILE")]
         pdf: Option<PathBuf>,
+        /// The language of the PDF's labels.
+        #[arg(long, value_enum, default_value = "en")]
+        lang: LangArg,
     },
     /// Record the customer's rating (1-5), recommendation score (0-10) and comment.
     Feedback {
@@ -174,6 +177,21 @@ pub enum Scope {
     Upcoming,
     Done,
     All,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum LangArg {
+    En,
+    Zh,
+}
+
+impl From<LangArg> for onsite_client::report::ReportLanguage {
+    fn from(l: LangArg) -> Self {
+        match l {
+            LangArg::En => Self::English,
+            LangArg::Zh => Self::Chinese,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]

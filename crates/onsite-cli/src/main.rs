@@ -109,7 +109,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             strokes,
         } => sign::sign(r, out, &job, &signer, &strokes),
         Command::VerifySignature { job } => sign::verify_signature(r, out, &job),
-        Command::Report { job, html, pdf } => sign::report(r, out, &job, html, pdf),
+        Command::Report {
+            job,
+            html,
+            pdf,
+            lang,
+        } => sign::report(r, out, &job, html, pdf, lang.into()),
 
         Command::Login {
             server,

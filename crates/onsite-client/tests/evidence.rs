@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use image::{ImageEncoder, Rgb, RgbImage};
 use onsite_client::photo::{PhotoOptions, sample_photo};
+use onsite_client::report::ReportLanguage;
 use onsite_client::sample::{day_of_jobs, sample_technician};
 use onsite_client::{Replica, ReplicaOptions};
 use onsite_model::clock::{FixedClock, SeqIds};
@@ -23,6 +24,11 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
+    fixture_with(|_| {})
+}
+
+/// The fixture with its day of jobs edited before the import.
+fn fixture_with(edit: impl FnOnce(&mut onsite_client::ImportFile)) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(FixedClock::new(parse_ts("2026-11-22T07:30:00Z").unwrap()));
     let mut replica = Replica::open(
@@ -36,7 +42,8 @@ fn fixture() -> Fixture {
     .unwrap();
     let ids = SeqIds::new(0x77);
     let now = onsite_model::clock::Clock::now(clock.as_ref());
-    let file = day_of_jobs(now, &sample_technician(&ids), 3, &ids);
+    let mut file = day_of_jobs(now, &sample_technician(&ids), 3, &ids);
+    edit(&mut file);
     let jobs = file.work_orders.iter().map(|w| w.id).collect();
     replica
         .import_json(&serde_json::to_string(&file).unwrap())
@@ -848,7 +855,10 @@ fn the_service_report_holds_the_record_with_photos_and_signature_in_html_and_pdf
     assert!(!html.contains("src=\"http"), "self-contained");
     let _ = sig;
 
-    let pdf = f.replica.service_report_pdf(job).unwrap();
+    let pdf = f
+        .replica
+        .service_report_pdf(job, ReportLanguage::English)
+        .unwrap();
     assert!(pdf.starts_with(b"%PDF"));
     assert!(pdf.len() > 10_000, "{} bytes", pdf.len());
     let body = String::from_utf8_lossy(&pdf);
@@ -859,6 +869,118 @@ fn the_service_report_holds_the_record_with_photos_and_signature_in_html_and_pdf
     f.replica.set_diagnosis(job, "Something else").unwrap();
     let html = f.replica.service_report_html(job).unwrap();
     assert!(html.contains("changed after signing"));
-    let pdf = f.replica.service_report_pdf(job).unwrap();
+    let pdf = f
+        .replica
+        .service_report_pdf(job, ReportLanguage::English)
+        .unwrap();
     assert!(String::from_utf8_lossy(&pdf).contains("CHANGED AFTER SIGNING"));
+}
+
+/// The text `pdftotext` extracts from `pdf`, or `None` (and a note) without poppler-utils.
+fn pdf_text(dir: &Path, name: &str, pdf: &[u8]) -> Option<String> {
+    let path = dir.join(name);
+    std::fs::write(&path, pdf).unwrap();
+    match std::process::Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(&path)
+        .arg("-")
+        .output()
+    {
+        Ok(out) => {
+            assert!(
+                out.status.success(),
+                "pdftotext: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            Some(String::from_utf8(out.stdout).unwrap())
+        }
+        Err(_) => {
+            eprintln!(
+                "skipped: pdftotext is missing (Debian poppler-utils; scripts/setup installs it)"
+            );
+            None
+        }
+    }
+}
+
+#[test]
+fn the_pdf_report_prints_chinese_labels_and_the_customers_chinese_text_with_a_subset_font() {
+    let noto = Path::new("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc");
+    if !noto.exists() {
+        eprintln!("skipped: no Noto Sans CJK (Debian fonts-noto-cjk; scripts/setup installs it)");
+        return;
+    }
+    let mut f = fixture_with(|file| {
+        let job = &file.work_orders[0];
+        let customer = file
+            .customers
+            .iter_mut()
+            .find(|c| c.id == job.customer_id)
+            .unwrap();
+        customer.name = "王芳".into();
+        customer.address = Some("上海市浦东新区世纪大道 100 号".into());
+    });
+    let job = f.jobs[0];
+    f.replica
+        .set_diagnosis(job, "热交换器结垢，E4 过热保护")
+        .unwrap();
+    let text = f.replica.sign_off_text(job).unwrap();
+    f.replica
+        .add_signature(job, "王芳", signature_strokes(), &text)
+        .unwrap();
+    f.replica
+        .add_feedback(job, 5, Some(10), Some("师傅很专业"))
+        .unwrap();
+
+    let zh = f
+        .replica
+        .service_report_pdf(job, ReportLanguage::Chinese)
+        .unwrap();
+    let body = String::from_utf8_lossy(&zh);
+    assert!(body.contains("/Type0") && body.contains("/Identity-H"));
+    assert!(body.contains("/ToUnicode") && body.contains("/FontFile3"));
+    assert!(
+        body.contains("+NotoSansCJKsc-Regular"),
+        "a subset names itself"
+    );
+    // The whole face is 20 MB; the subset holds only the glyphs the report uses.
+    assert!(zh.len() < 200_000, "{} bytes", zh.len());
+    eprintln!("Chinese report: {} bytes", zh.len());
+    let Some(extracted) = pdf_text(f.dir.path(), "zh.pdf", &zh) else {
+        return;
+    };
+    for label in [
+        "服务报告",
+        "客户与产品",
+        "客户",
+        "检查清单",
+        "到达",
+        "客户签字",
+        "客户评价",
+    ] {
+        assert!(extracted.contains(label), "label {label} in:\n{extracted}");
+    }
+    for entered in [
+        "王芳",
+        "上海市浦东新区世纪大道 100 号",
+        "热交换器结垢，E4 过热保护",
+        "师傅很专业",
+    ] {
+        assert!(extracted.contains(entered), "{entered} in:\n{extracted}");
+    }
+    assert!(
+        !extracted.contains("??"),
+        "nothing printed as ?:\n{extracted}"
+    );
+
+    // An English report still prints the customer's Chinese name, and Latin in Helvetica.
+    let en = f
+        .replica
+        .service_report_pdf(job, ReportLanguage::English)
+        .unwrap();
+    let extracted = pdf_text(f.dir.path(), "en.pdf", &en).unwrap();
+    assert!(extracted.contains("Customer and product") && extracted.contains("Checklist"));
+    assert!(extracted.contains("王芳") && extracted.contains("师傅很专业"));
+    assert!(!extracted.contains("服务报告"));
+    assert!(String::from_utf8_lossy(&en).contains("/Helvetica"));
 }

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use chrono::Local;
+use onsite_client::report::ReportLanguage;
 use onsite_client::{Error, Replica};
 use onsite_model::entities::StrokePoint;
 
@@ -85,6 +86,7 @@ pub fn report(
     job: &str,
     html: Option<PathBuf>,
     pdf: Option<PathBuf>,
+    lang: ReportLanguage,
 ) -> anyhow::Result<()> {
     let id = r.resolve_job(job)?;
     let write = |path: &PathBuf, bytes: &[u8]| {
@@ -99,7 +101,7 @@ pub fn report(
         written.push(path);
     }
     if let Some(path) = pdf {
-        write(&path, &r.service_report_pdf(id)?)?;
+        write(&path, &r.service_report_pdf(id, lang)?)?;
         written.push(path);
     }
     if written.is_empty() {

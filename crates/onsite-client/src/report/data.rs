@@ -7,6 +7,14 @@ use onsite_model::time::Timestamp;
 use crate::queries::JobDetail;
 use crate::signature::SignatureCheck;
 
+/// The language of the PDF report's labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReportLanguage {
+    #[default]
+    English,
+    Chinese,
+}
+
 /// Everything a report shows, gathered once for both renderings.
 pub(super) struct ReportData {
     pub(super) detail: JobDetail,

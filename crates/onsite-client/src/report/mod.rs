@@ -1,14 +1,18 @@
 //! The service report: the complete record of one visit, made offline from the replica, as a
 //! printable HTML page (English and Chinese labels, images inline) or as a PDF.
 //!
-//! The PDF uses the standard Helvetica fonts every PDF reader has, so it needs no font file;
-//! they cover Western European text only. Labels in the PDF are in English, and characters
-//! those fonts cannot show (Chinese names, for instance) print as `?`. The HTML report shows
-//! everything; print it to PDF from a browser when the record holds Chinese text.
+//! The PDF's labels are in the technician's language (English or Chinese). Latin text is set
+//! in the standard Helvetica fonts every PDF reader has; a line they cannot show (Chinese
+//! labels, a customer's Chinese name) is set in a CJK face found on the device (Noto Sans CJK
+//! SC or WenQuanYi), embedded as a subset of the glyphs used. Without such a face those
+//! characters print as `?`; the HTML report shows everything in any case.
 
+mod cjk_font;
 mod data;
 mod html;
 mod pdf;
+
+pub use data::ReportLanguage;
 
 use onsite_model::ids::WorkOrderId;
 
@@ -51,8 +55,10 @@ impl Replica {
         Ok(html::render_html(&self.report_data(job)?))
     }
 
-    /// The same record as a PDF (A4), with the photo thumbnails and signature embedded.
-    pub fn service_report_pdf(&self, job: WorkOrderId) -> Result<Vec<u8>> {
-        Ok(pdf::render_pdf(&self.report_data(job)?))
+    /// The same record as a PDF (A4), labelled in `lang`, with the photo thumbnails and
+    /// signature embedded, and a subset of the device's CJK font when the text needs one.
+    pub fn service_report_pdf(&self, job: WorkOrderId, lang: ReportLanguage) -> Result<Vec<u8>> {
+        let data = self.report_data(job)?;
+        Ok(pdf::render_pdf(&data, lang, cjk_font::CjkFont::find()))
     }
 }

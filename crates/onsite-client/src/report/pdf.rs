@@ -1,11 +1,16 @@
-//! The report as a PDF (A4) in the built-in Helvetica fonts, with the photo thumbnails and
-//! signature images embedded.
+//! The report as a PDF (A4), with the photo thumbnails and signature images embedded. Text
+//! the built-in Helvetica fonts can show is set in them; any other line (Chinese labels, a
+//! customer's Chinese name) in a CJK face from the system, embedded as a subset.
 
 use onsite_model::checklist::Phase;
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str};
 
+use onsite_model::entities::TimeKind;
+
+use super::cjk_font::CjkFont;
 use super::data::{
-    ReportData, answer_text, minutes, opt_time, phase_labels, photo_kind_labels, time,
+    ReportData, ReportLanguage, answer_text, minutes, opt_time, phase_labels, photo_kind_labels,
+    time,
 };
 
 const PAGE_W: f32 = 595.0;
@@ -13,6 +18,34 @@ const PAGE_H: f32 = 842.0;
 const MARGIN: f32 = 50.0;
 const REGULAR: Name<'static> = Name(b"F1");
 const BOLD: Name<'static> = Name(b"F2");
+const CJK: Name<'static> = Name(b"F3");
+
+/// Whether the Helvetica fonts' WinAnsi encoding shows all of `s`.
+fn is_win_ansi(s: &str) -> bool {
+    s.chars().all(|c| {
+        matches!(c, ' '..='~' | '\u{a0}'..='\u{ff}' | '€' | '‘' | '’' | '“' | '”' | '•' | '–' | '—' | '\t')
+    })
+}
+
+/// Where a line may break: at spaces, and around each wide (CJK) character.
+fn break_tokens(line: &str) -> Vec<String> {
+    let mut tokens = Vec::new();
+    let mut word = String::new();
+    for c in line.chars() {
+        if c == ' ' || c >= '\u{2e80}' {
+            if !word.is_empty() {
+                tokens.push(std::mem::take(&mut word));
+            }
+            tokens.push(c.to_string());
+        } else {
+            word.push(c);
+        }
+    }
+    if !word.is_empty() {
+        tokens.push(word);
+    }
+    tokens
+}
 
 /// Text in the Helvetica fonts' WinAnsi encoding; what it cannot show becomes `?`.
 fn win_ansi(s: &str) -> Vec<u8> {
@@ -69,13 +102,23 @@ fn embed_rgb_image(
 struct Layout {
     pages: Vec<Content>,
     y: f32,
+    cjk: Option<CjkFont>,
 }
 
 impl Layout {
-    fn new() -> Self {
+    fn new(cjk: Option<CjkFont>) -> Self {
         Layout {
             pages: vec![Content::new()],
             y: PAGE_H - MARGIN,
+            cjk,
+        }
+    }
+
+    /// The width of `text` at `size`; Helvetica averages about half an em per character.
+    fn measure(&mut self, size: f32, text: &str) -> f32 {
+        match &mut self.cjk {
+            Some(cjk) if !is_win_ansi(text) => cjk.width(text) * size,
+            _ => text.chars().count() as f32 * size * 0.5,
         }
     }
 
@@ -92,37 +135,40 @@ impl Layout {
     }
 
     fn text_at(&mut self, x: f32, font: Name<'_>, size: f32, text: &str) {
+        let (font, bytes) = match &mut self.cjk {
+            Some(cjk) if !is_win_ansi(text) => (CJK, cjk.encode(text)),
+            _ => (font, win_ansi(text)),
+        };
         let y = self.y;
         let c = self.page();
         c.begin_text();
         c.set_font(font, size);
         c.next_line(x, y);
-        c.show(Str(&win_ansi(text)));
+        c.show(Str(&bytes));
         c.end_text();
     }
 
-    /// Writes wrapped text; Helvetica averages about half an em per character.
+    /// Writes text wrapped to the right margin.
     fn paragraph(&mut self, x: f32, font: Name<'_>, size: f32, text: &str) {
-        let max_chars = (((PAGE_W - MARGIN - x) / (size * 0.5)) as usize).max(10);
+        let max_width = (PAGE_W - MARGIN - x).max(size * 5.0);
         for line in text.lines() {
             let mut current = String::new();
-            for word in line.split(' ') {
-                if !current.is_empty()
-                    && current.chars().count() + 1 + word.chars().count() > max_chars
+            for token in break_tokens(line) {
+                let candidate = format!("{current}{token}");
+                if !current.trim().is_empty()
+                    && self.measure(size, candidate.trim_end()) > max_width
                 {
                     self.room(size * 1.35);
                     self.y -= size * 1.35;
-                    self.text_at(x, font, size, &current);
-                    current.clear();
+                    self.text_at(x, font, size, current.trim_end());
+                    current = token.trim_start().to_string();
+                } else {
+                    current = candidate;
                 }
-                if !current.is_empty() {
-                    current.push(' ');
-                }
-                current.push_str(word);
             }
             self.room(size * 1.35);
             self.y -= size * 1.35;
-            self.text_at(x, font, size, &current);
+            self.text_at(x, font, size, current.trim_end());
         }
     }
 
@@ -158,7 +204,9 @@ impl Layout {
     }
 }
 
-pub(super) fn render_pdf(r: &ReportData) -> Vec<u8> {
+pub(super) fn render_pdf(r: &ReportData, lang: ReportLanguage, cjk: Option<CjkFont>) -> Vec<u8> {
+    let zh = lang == ReportLanguage::Chinese;
+    let tr = |en: &'static str, zh_text: &'static str| if zh { zh_text } else { en };
     let d = &r.detail;
     let wo = &d.work_order;
     let mut pdf = Pdf::new();
@@ -172,6 +220,7 @@ pub(super) fn render_pdf(r: &ReportData) -> Vec<u8> {
     let tree_id = alloc();
     let regular_id = alloc();
     let bold_id = alloc();
+    let cjk_id = alloc();
     pdf.type1_font(regular_id)
         .base_font(Name(b"Helvetica"))
         .encoding_predefined(Name(b"WinAnsiEncoding"));
@@ -223,75 +272,98 @@ pub(super) fn render_pdf(r: &ReportData) -> Vec<u8> {
         signature_refs.push(placed);
     }
 
-    let mut l = Layout::new();
+    let mut l = Layout::new(cjk);
     l.y -= 18.0;
-    l.text_at(MARGIN, BOLD, 18.0, &format!("Service report {}", wo.number));
+    l.text_at(
+        MARGIN,
+        BOLD,
+        18.0,
+        &format!("{} {}", tr("Service report", "服务报告"), wo.number),
+    );
     l.y -= 16.0;
     l.text_at(
         MARGIN,
         REGULAR,
         10.0,
         &format!(
-            "{} - {} priority - reported {} - status {}",
+            "{} - {} {} - {} {} - {} {}",
             wo.job_type,
+            tr("priority", "优先级"),
             wo.priority,
+            tr("reported", "报修"),
             time(&wo.reported_at),
+            tr("status", "状态"),
             wo.status
         ),
     );
 
-    l.heading("Customer and product");
+    l.heading(tr("Customer and product", "客户与产品"));
     if let Some(c) = &d.customer {
-        l.field("Customer", &c.name);
-        l.field("Phone", c.phone.as_deref().unwrap_or("-"));
-        l.field("Address", c.address.as_deref().unwrap_or("-"));
+        l.field(tr("Customer", "客户"), &c.name);
+        l.field(tr("Phone", "电话"), c.phone.as_deref().unwrap_or("-"));
+        l.field(tr("Address", "地址"), c.address.as_deref().unwrap_or("-"));
     }
     if let Some(a) = &d.asset {
-        l.field("Model", &a.model);
-        l.field("Serial", a.serial.as_deref().unwrap_or("-"));
+        l.field(tr("Model", "型号"), &a.model);
+        l.field(tr("Serial", "序列号"), a.serial.as_deref().unwrap_or("-"));
         if let Some(w) = a.warranty_end {
-            l.field("Warranty until", &w.to_string());
+            l.field(tr("Warranty until", "保修期至"), &w.to_string());
         }
     }
 
-    l.heading("Service");
-    l.field("Problem", &wo.problem);
-    l.field("Diagnosis", wo.diagnosis.as_deref().unwrap_or("-"));
-    l.field("Work done", wo.work_done.as_deref().unwrap_or("-"));
-    l.field("Result", wo.result.as_deref().unwrap_or("-"));
+    l.heading(tr("Service", "服务内容"));
+    l.field(tr("Problem", "故障描述"), &wo.problem);
     l.field(
-        "Follow-up needed",
-        if wo.follow_up_needed { "Yes" } else { "No" },
+        tr("Diagnosis", "诊断"),
+        wo.diagnosis.as_deref().unwrap_or("-"),
+    );
+    l.field(
+        tr("Work done", "处理措施"),
+        wo.work_done.as_deref().unwrap_or("-"),
+    );
+    l.field(tr("Result", "结果"), wo.result.as_deref().unwrap_or("-"));
+    l.field(
+        tr("Follow-up needed", "需要回访"),
+        if wo.follow_up_needed {
+            tr("Yes", "是")
+        } else {
+            tr("No", "否")
+        },
     );
 
-    l.heading("Times");
-    l.field("Reported", &time(&wo.reported_at));
-    l.field("Respond by", &opt_time(&wo.respond_by));
-    l.field("Resolve by", &opt_time(&wo.resolve_by));
-    l.field("Arrived", &opt_time(&wo.arrived_at));
-    l.field("Work started", &opt_time(&wo.started_at));
-    l.field("Completed", &opt_time(&wo.completed_at));
+    l.heading(tr("Times", "时间"));
+    l.field(tr("Reported", "报修时间"), &time(&wo.reported_at));
+    l.field(tr("Respond by", "响应时限"), &opt_time(&wo.respond_by));
+    l.field(tr("Resolve by", "解决时限"), &opt_time(&wo.resolve_by));
+    l.field(tr("Arrived", "到达时间"), &opt_time(&wo.arrived_at));
+    l.field(tr("Work started", "开始作业"), &opt_time(&wo.started_at));
+    l.field(tr("Completed", "完成时间"), &opt_time(&wo.completed_at));
     for t in &d.time_entries {
         l.field(
-            t.kind.as_str(),
+            match t.kind {
+                TimeKind::Travel => tr("travel", "路途"),
+                TimeKind::Work => tr("work", "作业"),
+            },
             &format!(
-                "{} to {} ({} min)",
+                "{} {} {} ({} {})",
                 time(&t.started_at),
+                tr("to", "至"),
                 time(&t.ended_at),
-                minutes(&t.started_at, &t.ended_at)
+                minutes(&t.started_at, &t.ended_at),
+                tr("min", "分钟")
             ),
         );
     }
 
-    l.heading("Parts used");
+    l.heading(tr("Parts used", "使用配件"));
     if d.parts.is_empty() {
-        l.field("Parts", "None");
+        l.field(tr("Parts", "配件"), tr("None", "无"));
     }
     for p in &d.parts {
         l.field(&p.part_no, &format!("{} x {}", p.quantity, p.description));
     }
 
-    l.heading("Checklist");
+    l.heading(tr("Checklist", "检查清单"));
     for phase in Phase::ALL {
         let lines: Vec<_> = d
             .checklist
@@ -303,27 +375,28 @@ pub(super) fn render_pdf(r: &ReportData) -> Vec<u8> {
         }
         l.room(30.0);
         l.y -= 16.0;
-        l.text_at(MARGIN, BOLD, 10.5, phase_labels(*phase).0);
+        let (en, zh_label) = phase_labels(*phase);
+        l.text_at(MARGIN, BOLD, 10.5, tr(en, zh_label));
         for line in lines {
-            let (answer, _) = answer_text(&line.item, line.answer.as_ref(), &d.photos);
+            let (en_answer, zh_answer) = answer_text(&line.item, line.answer.as_ref(), &d.photos);
+            let answer = if zh { zh_answer } else { en_answer };
+            let label = match (&line.item.label.zh, zh) {
+                (z, true) if !z.is_empty() => z,
+                _ => &line.item.label.en,
+            };
             let req = if line.item.required { " *" } else { "" };
             l.room(14.0);
             let top = l.y;
             l.y -= 13.5;
-            l.text_at(
-                MARGIN + 10.0,
-                REGULAR,
-                9.5,
-                &format!("{}{req}", line.item.label.en),
-            );
+            l.text_at(MARGIN + 10.0, REGULAR, 9.5, &format!("{label}{req}"));
             l.y = top;
             l.paragraph(MARGIN + 330.0, REGULAR, 9.5, &answer);
         }
     }
 
-    l.heading("Photos");
+    l.heading(tr("Photos", "照片"));
     if r.photo_images.is_empty() {
-        l.field("Photos", "None");
+        l.field(tr("Photos", "照片"), tr("None", "无"));
     }
     let (cell_w, cell_h) = (150.0f32, 112.0f32);
     let mut col = 0;
@@ -339,7 +412,8 @@ pub(super) fn render_pdf(r: &ReportData) -> Vec<u8> {
             l.image(&images[*idx], *w as f32 * scale, *h as f32 * scale, x);
         }
         l.y = top - cell_h - 11.0;
-        let mut caption = format!("{}. {}", i + 1, photo_kind_labels(p.kind).0);
+        let (en, zh_kind) = photo_kind_labels(p.kind);
+        let mut caption = format!("{}. {}", i + 1, tr(en, zh_kind));
         if let Some(c) = &p.caption {
             caption.push_str(" - ");
             caption.extend(c.chars().take(30));
@@ -353,9 +427,9 @@ pub(super) fn render_pdf(r: &ReportData) -> Vec<u8> {
         }
     }
 
-    l.heading("Customer signature");
+    l.heading(tr("Customer signature", "客户签字"));
     if d.signatures.is_empty() {
-        l.field("Signature", "Not signed");
+        l.field(tr("Signature", "签字"), tr("Not signed", "未签字"));
     }
     for ((s, placed), status) in d
         .signatures
@@ -372,30 +446,35 @@ pub(super) fn render_pdf(r: &ReportData) -> Vec<u8> {
             l.y -= height;
         }
         l.field(
-            "Signed by",
-            &format!("{} at {}", s.signer_name, time(&s.signed_at)),
+            tr("Signed by", "签字人"),
+            &format!(
+                "{} {} {}",
+                s.signer_name,
+                tr("at", "于"),
+                time(&s.signed_at)
+            ),
         );
         l.field(
-            "Report",
+            tr("Report", "报告"),
             if status.matches {
-                "unchanged since signing"
+                tr("unchanged since signing", "签字后未被修改")
             } else {
-                "CHANGED AFTER SIGNING"
+                tr("CHANGED AFTER SIGNING", "签字后已被修改")
             },
         );
     }
 
-    l.heading("Customer feedback");
+    l.heading(tr("Customer feedback", "客户评价"));
     if d.feedback.is_empty() {
-        l.field("Feedback", "None");
+        l.field(tr("Feedback", "评价"), tr("None", "无"));
     }
     for f in &d.feedback {
-        l.field("Rating", &format!("{}/5", f.rating));
+        l.field(tr("Rating", "评分"), &format!("{}/5", f.rating));
         if let Some(nps) = f.nps {
-            l.field("Would recommend", &format!("{nps}/10"));
+            l.field(tr("Would recommend", "推荐意愿"), &format!("{nps}/10"));
         }
         if let Some(c) = &f.comment {
-            l.field("Comment", c);
+            l.field(tr("Comment", "意见"), c);
         }
     }
     l.room(30.0);
@@ -405,12 +484,18 @@ pub(super) fn render_pdf(r: &ReportData) -> Vec<u8> {
         REGULAR,
         8.0,
         &format!(
-            "Generated {} from the technician's device.",
-            time(&r.generated_at)
+            "{} {}{}",
+            tr("Generated", "生成于"),
+            time(&r.generated_at),
+            tr(" from the technician's device.", "，由技术员设备生成。")
         ),
     );
 
     let page_ids: Vec<(Ref, Ref)> = l.pages.iter().map(|_| (alloc(), alloc())).collect();
+    let cjk = l.cjk.take().filter(CjkFont::is_used);
+    if let Some(cjk) = &cjk {
+        cjk.write(&mut pdf, cjk_id, &mut alloc);
+    }
     pdf.catalog(catalog_id).pages(tree_id);
     pdf.pages(tree_id)
         .kids(page_ids.iter().map(|(p, _)| *p))
@@ -421,10 +506,12 @@ pub(super) fn render_pdf(r: &ReportData) -> Vec<u8> {
         page.parent(tree_id);
         page.contents(*content_id);
         let mut resources = page.resources();
-        resources
-            .fonts()
-            .pair(REGULAR, regular_id)
-            .pair(BOLD, bold_id);
+        let mut fonts = resources.fonts();
+        fonts.pair(REGULAR, regular_id).pair(BOLD, bold_id);
+        if cjk.is_some() {
+            fonts.pair(CJK, cjk_id);
+        }
+        fonts.finish();
         let mut x_objects = resources.x_objects();
         for img in &images {
             x_objects.pair(Name(&img.name), img.id);
