@@ -943,6 +943,10 @@ fn the_pdf_report_prints_chinese_labels_and_the_customers_chinese_text_with_a_su
         body.contains("+NotoSansCJKsc-Regular"),
         "a subset names itself"
     );
+    assert!(
+        body.contains("+NotoSansCJKsc-Bold"),
+        "headings in the bold face"
+    );
     // The whole face is 20 MB; the subset holds only the glyphs the report uses.
     assert!(zh.len() < 200_000, "{} bytes", zh.len());
     eprintln!("Chinese report: {} bytes", zh.len());

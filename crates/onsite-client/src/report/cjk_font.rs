@@ -9,7 +9,12 @@ use std::path::Path;
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, UnicodeCmap};
 use pdf_writer::{Finish, Name, Pdf, Rect, Ref, Str};
 
-/// Font files and the family wanted in each (a collection holds several faces).
+/// Font files and the family wanted in each (a collection holds several faces): the bold
+/// faces, then the regular ones (WenQuanYi has no bold: its regular serves both).
+const BOLD_CANDIDATES: &[(&str, &str)] = &[(
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
+    "Noto Sans CJK SC",
+)];
 const CANDIDATES: &[(&str, &str)] = &[
     (
         "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
@@ -32,6 +37,7 @@ const SYSTEM_INFO: SystemInfo<'static> = SystemInfo {
 };
 
 pub(super) struct CjkFont {
+    family: String,
     data: Vec<u8>,
     index: u32,
     ps_name: String,
@@ -45,11 +51,17 @@ pub(super) struct CjkFont {
 }
 
 impl CjkFont {
-    /// The first candidate face present on this machine.
-    pub(super) fn find() -> Option<CjkFont> {
-        CANDIDATES
-            .iter()
-            .find_map(|(path, family)| Self::load(Path::new(path), family))
+    /// The first candidate face present on this machine, regular and bold (the bold one
+    /// only where the regular one comes from the same family).
+    pub(super) fn find() -> (Option<CjkFont>, Option<CjkFont>) {
+        let first = |list: &[(&str, &str)]| {
+            list.iter()
+                .find_map(|(path, family)| Self::load(Path::new(path), family))
+        };
+        let regular = first(CANDIDATES);
+        let bold = first(BOLD_CANDIDATES)
+            .filter(|b| regular.as_ref().is_some_and(|r| r.family == b.family));
+        (regular, bold)
     }
 
     pub(super) fn load(path: &Path, family: &str) -> Option<CjkFont> {
@@ -58,7 +70,8 @@ impl CjkFont {
         let index = (0..faces).find(|&i| {
             ttf_parser::Face::parse(&data, i).is_ok_and(|f| {
                 f.names().into_iter().any(|n| {
-                    n.name_id == ttf_parser::name_id::FAMILY
+                    (n.name_id == ttf_parser::name_id::FAMILY
+                        || n.name_id == ttf_parser::name_id::TYPOGRAPHIC_FAMILY)
                         && n.to_string().as_deref() == Some(family)
                 })
             })
@@ -73,6 +86,7 @@ impl CjkFont {
         let cff = face.tables().cff.is_some();
         let units_per_em = f32::from(face.units_per_em());
         Some(CjkFont {
+            family: family.to_string(),
             data,
             index,
             ps_name,

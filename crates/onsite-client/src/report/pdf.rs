@@ -19,6 +19,7 @@ const MARGIN: f32 = 50.0;
 const REGULAR: Name<'static> = Name(b"F1");
 const BOLD: Name<'static> = Name(b"F2");
 const CJK: Name<'static> = Name(b"F3");
+const CJK_BOLD: Name<'static> = Name(b"F4");
 
 /// Whether the Helvetica fonts' WinAnsi encoding shows all of `s`.
 fn is_win_ansi(s: &str) -> bool {
@@ -103,21 +104,32 @@ struct Layout {
     pages: Vec<Content>,
     y: f32,
     cjk: Option<CjkFont>,
+    cjk_bold: Option<CjkFont>,
 }
 
 impl Layout {
-    fn new(cjk: Option<CjkFont>) -> Self {
+    fn new((cjk, cjk_bold): (Option<CjkFont>, Option<CjkFont>)) -> Self {
         Layout {
             pages: vec![Content::new()],
             y: PAGE_H - MARGIN,
             cjk,
+            cjk_bold,
+        }
+    }
+
+    /// The CJK face standing in for `font` (Helvetica or Helvetica-Bold), and its name.
+    fn cjk_for(&mut self, font: Name<'_>) -> Option<(&mut CjkFont, Name<'static>)> {
+        match (&mut self.cjk_bold, &mut self.cjk) {
+            (Some(bold), _) if font == BOLD => Some((bold, CJK_BOLD)),
+            (_, Some(regular)) => Some((regular, CJK)),
+            _ => None,
         }
     }
 
     /// The width of `text` at `size`; Helvetica averages about half an em per character.
-    fn measure(&mut self, size: f32, text: &str) -> f32 {
-        match &mut self.cjk {
-            Some(cjk) if !is_win_ansi(text) => cjk.width(text) * size,
+    fn measure(&mut self, font: Name<'_>, size: f32, text: &str) -> f32 {
+        match self.cjk_for(font) {
+            Some((cjk, _)) if !is_win_ansi(text) => cjk.width(text) * size,
             _ => text.chars().count() as f32 * size * 0.5,
         }
     }
@@ -135,8 +147,8 @@ impl Layout {
     }
 
     fn text_at(&mut self, x: f32, font: Name<'_>, size: f32, text: &str) {
-        let (font, bytes) = match &mut self.cjk {
-            Some(cjk) if !is_win_ansi(text) => (CJK, cjk.encode(text)),
+        let (font, bytes) = match self.cjk_for(font) {
+            Some((cjk, name)) if !is_win_ansi(text) => (name, cjk.encode(text)),
             _ => (font, win_ansi(text)),
         };
         let y = self.y;
@@ -156,7 +168,7 @@ impl Layout {
             for token in break_tokens(line) {
                 let candidate = format!("{current}{token}");
                 if !current.trim().is_empty()
-                    && self.measure(size, candidate.trim_end()) > max_width
+                    && self.measure(font, size, candidate.trim_end()) > max_width
                 {
                     self.room(size * 1.35);
                     self.y -= size * 1.35;
@@ -204,7 +216,11 @@ impl Layout {
     }
 }
 
-pub(super) fn render_pdf(r: &ReportData, lang: ReportLanguage, cjk: Option<CjkFont>) -> Vec<u8> {
+pub(super) fn render_pdf(
+    r: &ReportData,
+    lang: ReportLanguage,
+    cjk: (Option<CjkFont>, Option<CjkFont>),
+) -> Vec<u8> {
     let zh = lang == ReportLanguage::Chinese;
     let tr = |en: &'static str, zh_text: &'static str| if zh { zh_text } else { en };
     let d = &r.detail;
@@ -221,6 +237,7 @@ pub(super) fn render_pdf(r: &ReportData, lang: ReportLanguage, cjk: Option<CjkFo
     let regular_id = alloc();
     let bold_id = alloc();
     let cjk_id = alloc();
+    let cjk_bold_id = alloc();
     pdf.type1_font(regular_id)
         .base_font(Name(b"Helvetica"))
         .encoding_predefined(Name(b"WinAnsiEncoding"));
@@ -496,6 +513,10 @@ pub(super) fn render_pdf(r: &ReportData, lang: ReportLanguage, cjk: Option<CjkFo
     if let Some(cjk) = &cjk {
         cjk.write(&mut pdf, cjk_id, &mut alloc);
     }
+    let cjk_bold = l.cjk_bold.take().filter(CjkFont::is_used);
+    if let Some(bold) = &cjk_bold {
+        bold.write(&mut pdf, cjk_bold_id, &mut alloc);
+    }
     pdf.catalog(catalog_id).pages(tree_id);
     pdf.pages(tree_id)
         .kids(page_ids.iter().map(|(p, _)| *p))
@@ -510,6 +531,9 @@ pub(super) fn render_pdf(r: &ReportData, lang: ReportLanguage, cjk: Option<CjkFo
         fonts.pair(REGULAR, regular_id).pair(BOLD, bold_id);
         if cjk.is_some() {
             fonts.pair(CJK, cjk_id);
+        }
+        if cjk_bold.is_some() {
+            fonts.pair(CJK_BOLD, cjk_bold_id);
         }
         fonts.finish();
         let mut x_objects = resources.x_objects();
