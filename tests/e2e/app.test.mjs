@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync, existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { APP, SERVER, ARTIFACTS, PASSWORD, ROOT, Driver, Server, png, waitFor } from "./webdriver.mjs";
+import { APP, SERVER, ARTIFACTS, PASSWORD, ROOT, Driver, Server, png, sleep, waitFor } from "./webdriver.mjs";
 
 const photos = mkdtempSync(join(tmpdir(), "onsite-e2e-photos-"));
 const beforePhoto = join(photos, "before.png");
@@ -100,7 +100,7 @@ async function workChecklist(d, jobId) {
   }
 }
 
-async function signAndRate(d) {
+async function signAndRate(d, { beforeSave } = {}) {
   await d.click("sign-off");
   const text = await d.text(await d.wait("sign-off-text"));
   assert.match(text, /Job: WO-/);
@@ -124,7 +124,8 @@ async function signAndRate(d) {
   await d.click("rating-5");
   await d.click("nps-9");
   await d.type("feedback-comment", "Quick, tidy and explained everything");
-  await d.screenshot(`${d.name}-06-sign-off`);
+  if (beforeSave) await beforeSave();
+  else await d.screenshot(`${d.name}-06-sign-off`);
   await d.click("save-sign-off");
   await d.wait("signed-by", 15_000);
 }
@@ -360,4 +361,160 @@ test("中文: the job list and a job in Chinese, then back to English", { timeou
 
 after(() => {
   console.log(`screenshots in ${ARTIFACTS}`);
+});
+
+/**
+ * Touch targets and width on a tablet, measured from the page: every visible control
+ * (button, link, input, select, textarea, role=button/radio/checkbox, a label that stands
+ * for a hidden or small input) is at least 44×44 CSS px, and the page never scrolls
+ * sideways. Returns the failures, each with the control's text, so one run names them all.
+ */
+function tabletCheck(d, screen) {
+  return d.exec(
+    `const MIN = 44;
+     const shown = (el) => {
+       const r = el.getBoundingClientRect();
+       if (r.width <= 1 || r.height <= 1) return null; // visually hidden: its label is the target
+       const s = getComputedStyle(el);
+       if (s.visibility === "hidden" || s.display === "none") return null;
+       return r;
+     };
+     const name = (el) => (el.dataset.testid ? "[" + el.dataset.testid + "] " : "") + el.tagName.toLowerCase() +
+       (el.type ? "[" + el.type + "]" : "") + " " + JSON.stringify((el.textContent || el.value || el.getAttribute("aria-label") || "").trim().slice(0, 40));
+     const controls = document.querySelectorAll(
+       'button, a[href], input:not([type="hidden"]), select, textarea, [role="button"], [role="radio"], [role="checkbox"], [role="tab"], label[for]');
+     const small = [];
+     let counted = 0;
+     let smallest = null;
+     for (const el of controls) {
+       if (el.tagName === "LABEL") {
+         // A label is a touch target when it stands in for its input (hidden file input,
+         // a checkbox); a heading-style label above a text field is not.
+         const input = document.getElementById(el.htmlFor);
+         if (!input || !(input.type === "file" || input.type === "checkbox" || input.type === "radio")) continue;
+       }
+       let r = shown(el);
+       if (!r) continue;
+       if (el.type === "checkbox" || el.type === "radio") {
+         // The box and its label are one target: the label's box counts when it is larger.
+         const label = el.closest("label") || (el.id && document.querySelector('label[for="' + el.id + '"]'));
+         const lr = label && shown(label);
+         if (lr && lr.width * lr.height > r.width * r.height) r = lr;
+       }
+       counted++;
+       const size = Math.round(r.width) + "×" + Math.round(r.height);
+       if (!smallest || Math.min(r.width, r.height) < smallest.side) smallest = { side: Math.min(r.width, r.height), what: name(el) + " " + size };
+       if (r.width < MIN - 0.5 || r.height < MIN - 0.5) small.push(name(el) + " " + Math.round(r.width) + "×" + Math.round(r.height));
+     }
+     const sw = document.documentElement.scrollWidth;
+     return { screen: arguments[0], counted, smallest: smallest && smallest.what, small, scrollWidth: sw, innerWidth: window.innerWidth, innerHeight: window.innerHeight };`,
+    [screen],
+  );
+}
+
+test("a tablet, 768×1024 portrait: every screen shot, touch targets ≥ 44 px, nothing scrolls sideways", { timeout: 240_000 }, async () => {
+  const server = await new Server().start();
+  const d = await device("tablet");
+  d.name = "tablet";
+  const results = [];
+  // Each screen is shot before its checks, so a failure leaves the picture behind.
+  const screen = async (name) => {
+    await d.screenshot(`tablet-${name}`);
+    results.push(await tabletCheck(d, name));
+  };
+  // A section's top just below the sticky sync bar.
+  const scrollTo = async (id) => {
+    const top = () =>
+      d.exec(
+        `const el = document.getElementById(arguments[0]);
+         document.activeElement?.blur();
+         window.scrollTo({ top: el.getBoundingClientRect().top + window.scrollY - 70, behavior: "instant" });
+         return Math.round(el.getBoundingClientRect().top);`,
+        [id],
+      );
+    const atTop = async () => Math.abs((await top()) - 70) <= 2;
+    await waitFor(`#${id} at the top`, async () => (await atTop()) && (await sleep(300), await atTop()));
+  };
+  try {
+    await d.s("/window/rect", "POST", { width: 768, height: 1024 });
+    await waitFor("a 768 px wide window", async () => (await d.exec("return window.innerWidth")) === 768);
+
+    // The check itself: a small button and a too-wide block are caught, then removed.
+    await d.wait("server-url", 30_000);
+    await d.exec(
+      `const b = document.createElement("button"); b.id = "probe-small"; b.textContent = "x";
+       b.style.cssText = "min-height: 0; min-width: 0; padding: 0; width: 30px; height: 30px";
+       const w = document.createElement("div"); w.id = "probe-wide"; w.style.cssText = "width: 900px; height: 1px";
+       document.body.append(b, w);`,
+    );
+    const probe = await tabletCheck(d, "probe");
+    await d.exec(`document.getElementById("probe-small").remove(); document.getElementById("probe-wide").remove();`);
+    assert.ok(probe.small.some((s) => s.includes("30×30")), `the check finds a 30 px button: ${JSON.stringify(probe)}`);
+    assert.ok(probe.scrollWidth > probe.innerWidth, `the check finds sideways scrolling: ${JSON.stringify(probe)}`);
+
+    await screen("01-sign-in");
+    await signIn(d, server);
+    await d.click("filter-today");
+    await screen("02-job-list");
+
+    const job = await openFirstJob(d);
+    await screen("03-job");
+    const input = await d.wait("photo-input");
+    assert.equal(await d.attr(input, "accept"), "image/*");
+    assert.equal(await d.attr(input, "capture"), "environment", "the photo input offers the camera on tablets");
+
+    await d.click("action-start_travel");
+    await d.click("action-arrive");
+    await d.click("action-start_work");
+    await d.click("action-complete");
+    await d.wait("missing-list");
+    await screen("04-missing");
+
+    await workChecklist(d, job.id);
+    await scrollTo("checklist");
+    await screen("05-checklist");
+    await addPhoto(d, "before", beforePhoto, "As found");
+    await addPhoto(d, "after", afterPhoto, "After the repair");
+    await waitFor("photos saved", async () => (await d.exec(`return !document.querySelector("#photos [role=status]")`)) === true);
+    await scrollTo("photos");
+    await screen("05b-photos");
+
+    await d.click("photo-thumb");
+    await d.wait("photo-viewer");
+    await screen("05c-photo-viewer");
+    await d.exec(`document.querySelector('[data-testid="photo-viewer"] button').click()`);
+
+    await signAndRate(d, { beforeSave: () => screen("06-sign-off") });
+    await screen("07-signed");
+    await d.click("action-complete");
+    await d.wait("milestone-complete");
+    await d.exec(`window.scrollTo({ top: 0, behavior: "instant" })`);
+    await screen("08-completed");
+    await d.click("back");
+    await d.wait("job-card");
+    await screen("09-job-list-after");
+
+    // Chinese labels have other widths: the same checks on the list and a job in Chinese.
+    await d.click("lang-toggle");
+    await waitFor("the Chinese UI", async () => (await d.attr(await d.wait("lang-toggle"), "data-locale")) === "zh");
+    await d.click("filter-today");
+    await d.wait("job-card");
+    await screen("10-zh-job-list");
+    await openFirstJob(d);
+    await screen("11-zh-job");
+    await scrollTo("checklist");
+    await screen("12-zh-checklist");
+    await d.click("lang-toggle");
+    await waitFor("the English UI", async () => (await d.attr(await d.wait("lang-toggle"), "data-locale")) === "en");
+  } finally {
+    await d.quit();
+    await server.stop();
+  }
+  for (const r of results) console.log(`${r.screen}: ${r.counted} controls (smallest ${r.smallest}), scrollWidth ${r.scrollWidth} / ${r.innerWidth}×${r.innerHeight}`);
+  const failures = results.flatMap((r) => [
+    ...r.small.map((s) => `${r.screen}: under 44 px: ${s}`),
+    ...(r.scrollWidth > r.innerWidth ? [`${r.screen}: scrolls sideways (${r.scrollWidth} > ${r.innerWidth})`] : []),
+  ]);
+  assert.deepEqual(failures, [], failures.join("\n"));
+  assert.ok(results.every((r) => r.innerWidth === 768 && r.counted > 0));
 });
