@@ -249,7 +249,13 @@ impl Backend for PostgresBackend {
     }
 
     fn write<T>(&self, f: impl FnOnce(&dyn WriteTx) -> Result<T>) -> Result<T> {
-        self.in_write(|tx| f(&PgTx::new(tx, &self.handle)))
+        self.in_write(|tx| {
+            let pg = PgTx::new(tx, &self.handle);
+            let out = f(&pg)?;
+            // What the write deferred goes out before it commits.
+            pg.flush()?;
+            Ok(out)
+        })
     }
 
     fn feed(&self) -> &Arc<ChangeFeed> {

@@ -1,6 +1,8 @@
 //! The storage primitives in SQL, over one open transaction; the same queries as
 //! `sqlite/tx.rs`, in PostgreSQL's dialect, with the same ordering so state checksums agree.
 
+use std::cell::RefCell;
+
 use onsite_model::merge::FieldStamp;
 use onsite_model::time::{Timestamp, format_ts, parse_ts};
 use onsite_model::wire::{RowChange, RowKind};
@@ -23,17 +25,63 @@ type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
 
 /// The open transaction (read or write; the engine only writes through `WriteTx`). Each call
 /// blocks the calling thread on one statement, prepared once per connection.
+/// A bound value a deferred statement owns until it runs.
+type Owned = Box<dyn ToSql + Sync + Send>;
+
+/// A write whose answer nothing waits for, sent with the next statement that is waited for.
+struct Deferred {
+    sql: &'static str,
+    args: Vec<Owned>,
+}
+
 pub(super) struct PgTx<'t, 'c> {
     tx: &'t deadpool_postgres::Transaction<'c>,
     rt: &'t Handle,
+    /// Row writes not sent yet. Every query sends them first, in order and pipelined (one
+    /// round trip for the lot instead of one each), so the transaction reads its own writes;
+    /// the backend sends the rest before it commits.
+    deferred: RefCell<Vec<Deferred>>,
 }
 
 impl<'t, 'c> PgTx<'t, 'c> {
     pub(super) fn new(tx: &'t deadpool_postgres::Transaction<'c>, rt: &'t Handle) -> Self {
-        Self { tx, rt }
+        Self {
+            tx,
+            rt,
+            deferred: RefCell::new(Vec::new()),
+        }
+    }
+
+    fn defer(&self, sql: &'static str, args: Vec<Owned>) {
+        self.deferred.borrow_mut().push(Deferred { sql, args });
+    }
+
+    /// Sends the deferred writes, pipelined, and waits for all of them.
+    pub(super) fn flush(&self) -> Result<()> {
+        let pending = std::mem::take(&mut *self.deferred.borrow_mut());
+        if pending.is_empty() {
+            return Ok(());
+        }
+        self.rt.block_on(async {
+            let mut statements = Vec::with_capacity(pending.len());
+            for d in &pending {
+                statements.push(self.tx.prepare_cached(d.sql).await?);
+            }
+            let runs = pending.iter().zip(&statements).map(|(d, stmt)| async move {
+                let args: Vec<&(dyn ToSql + Sync)> = d
+                    .args
+                    .iter()
+                    .map(|a| a.as_ref() as &(dyn ToSql + Sync))
+                    .collect();
+                self.tx.execute(stmt, &args).await
+            });
+            futures::future::try_join_all(runs).await?;
+            Ok(())
+        })
     }
 
     fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>> {
+        self.flush()?;
         self.rt.block_on(async {
             let stmt = self.tx.prepare_cached(sql).await?;
             Ok(self.tx.query(&stmt, params).await?)
@@ -41,6 +89,7 @@ impl<'t, 'c> PgTx<'t, 'c> {
     }
 
     fn opt(&self, sql: &str, params: Params<'_>) -> Result<Option<Row>> {
+        self.flush()?;
         self.rt.block_on(async {
             let stmt = self.tx.prepare_cached(sql).await?;
             Ok(self.tx.query_opt(&stmt, params).await?)
@@ -48,6 +97,7 @@ impl<'t, 'c> PgTx<'t, 'c> {
     }
 
     fn one(&self, sql: &str, params: Params<'_>) -> Result<Row> {
+        self.flush()?;
         self.rt.block_on(async {
             let stmt = self.tx.prepare_cached(sql).await?;
             Ok(self.tx.query_one(&stmt, params).await?)
@@ -55,6 +105,7 @@ impl<'t, 'c> PgTx<'t, 'c> {
     }
 
     fn exec(&self, sql: &str, params: Params<'_>) -> Result<u64> {
+        self.flush()?;
         self.rt.block_on(async {
             let stmt = self.tx.prepare_cached(sql).await?;
             Ok(self.tx.execute(&stmt, params).await?)
@@ -517,12 +568,19 @@ impl WriteTx for PgTx<'_, '_> {
         deleted: bool,
         s: u64,
     ) -> Result<()> {
-        self.exec(
+        self.defer(
             "INSERT INTO job_rows (kind, id, work_order_id, data, deleted, server_seq) VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (kind, id) DO UPDATE SET data = excluded.data, deleted = excluded.deleted,
                  server_seq = excluded.server_seq",
-            &[&kind, &id, &wo.to_string(), &serde_json::to_string(data)?, &deleted, &seq(s)],
-        )?;
+            vec![
+                Box::new(kind.to_owned()),
+                Box::new(id.to_owned()),
+                Box::new(wo.to_string()),
+                Box::new(serde_json::to_string(data)?),
+                Box::new(deleted),
+                Box::new(seq(s)),
+            ],
+        );
         Ok(())
     }
 
