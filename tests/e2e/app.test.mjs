@@ -484,6 +484,17 @@ test("a tablet, 768×1024 portrait: every screen shot, touch targets ≥ 44 px, 
     await screen("05c-photo-viewer");
     await d.exec(`document.querySelector('[data-testid="photo-viewer"] button').click()`);
 
+    // A part and a note, so the list of parts (with its remove buttons) and the notes show.
+    await d.type("part-no", "HX-220");
+    await d.type("part-description", "Heat exchanger gasket");
+    await d.click("add-part");
+    await d.wait("remove-part");
+    await d.type("note-body", "Customer asked for a descaling offer");
+    await d.click("add-note");
+    await waitFor("the note saved", async () => (await d.exec(`return document.querySelector('[data-testid="note-body"]').value`)) === "");
+    await scrollTo("notes");
+    await screen("05d-notes-parts");
+
     await signAndRate(d, {
       beforeSave: async () => {
         // The last typed keys painted before the shot.
@@ -496,9 +507,18 @@ test("a tablet, 768×1024 portrait: every screen shot, touch targets ≥ 44 px, 
     await d.wait("milestone-complete");
     await d.exec(`window.scrollTo({ top: 0, behavior: "instant" })`);
     await screen("08-completed");
+    await d.click("report-toggle");
+    await d.wait("report-preview");
+    await waitFor("the report drawn", async () => (await d.exec(`return /WO-/.test(document.querySelector('[data-testid="report-preview"]').srcdoc)`)) === true);
+    await sleep(300); // the sandboxed frame is opaque to the page: give it time to paint
+    await d.exec(`document.getElementById("report-title").scrollIntoView({ block: "start", behavior: "instant" }); window.scrollBy({ top: -70, behavior: "instant" })`);
+    await screen("08b-report");
     await d.click("back");
     await d.wait("job-card");
     await screen("09-job-list-after");
+    await d.click("filter-done");
+    await d.wait("job-card");
+    await screen("09b-job-list-done");
 
     // Chinese labels have other widths: the same checks on the list and a job in Chinese.
     await d.click("lang-toggle");
