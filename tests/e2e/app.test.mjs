@@ -412,7 +412,7 @@ function tabletCheck(d, screen) {
   );
 }
 
-test("a tablet, 768×1024 portrait: every screen shot, touch targets ≥ 44 px, nothing scrolls sideways", { timeout: 240_000 }, async () => {
+test("a tablet, 768×1024 portrait (then landscape): every screen shot, touch targets ≥ 44 px, nothing scrolls sideways", { timeout: 240_000 }, async () => {
   const server = await new Server().start();
   const d = await device("tablet");
   d.name = "tablet";
@@ -437,7 +437,7 @@ test("a tablet, 768×1024 portrait: every screen shot, touch targets ≥ 44 px, 
   };
   try {
     await d.s("/window/rect", "POST", { width: 768, height: 1024 });
-    await waitFor("a 768 px wide window", async () => (await d.exec("return window.innerWidth")) === 768);
+    await waitFor("a 768×1024 window", async () => (await d.exec("return [window.innerWidth, window.innerHeight].join()")) === "768,1024");
 
     // The check itself: a small button and a too-wide block are caught, then removed.
     await d.wait("server-url", 30_000);
@@ -532,6 +532,15 @@ test("a tablet, 768×1024 portrait: every screen shot, touch targets ≥ 44 px, 
     await screen("12-zh-checklist");
     await d.click("lang-toggle");
     await waitFor("the English UI", async () => (await d.attr(await d.wait("lang-toggle"), "data-locale")) === "en");
+
+    // The same tablet turned to landscape.
+    await d.s("/window/rect", "POST", { width: 1024, height: 768 });
+    await waitFor("a 1024×768 window", async () => (await d.exec("return [window.innerWidth, window.innerHeight].join()")) === "1024,768");
+    await d.exec(`window.scrollTo({ top: 0, behavior: "instant" })`);
+    await screen("13-landscape-job");
+    await d.click("back");
+    await d.wait("job-card");
+    await screen("14-landscape-job-list");
   } finally {
     await d.quit();
     await server.stop();
@@ -542,5 +551,5 @@ test("a tablet, 768×1024 portrait: every screen shot, touch targets ≥ 44 px, 
     ...(r.scrollWidth > r.innerWidth ? [`${r.screen}: scrolls sideways (${r.scrollWidth} > ${r.innerWidth})`] : []),
   ]);
   assert.deepEqual(failures, [], failures.join("\n"));
-  assert.ok(results.every((r) => r.innerWidth === 768 && r.counted > 0));
+  assert.ok(results.every((r) => (r.screen.includes("landscape") ? r.innerWidth === 1024 : r.innerWidth === 768) && r.counted > 0));
 });
