@@ -366,7 +366,7 @@ after(() => {
 /**
  * Touch targets and width on a tablet, measured from the page: every visible control
  * (button, link, input, select, textarea, role=button/radio/checkbox, a label that stands
- * for a hidden or small input) is at least 44×44 CSS px, and the page never scrolls
+ * for a file, checkbox or radio input) is at least 44×44 CSS px, and the page never scrolls
  * sideways. Returns the failures, each with the control's text, so one run names them all.
  */
 function tabletCheck(d, screen) {
@@ -382,15 +382,16 @@ function tabletCheck(d, screen) {
      const name = (el) => (el.dataset.testid ? "[" + el.dataset.testid + "] " : "") + el.tagName.toLowerCase() +
        (el.type ? "[" + el.type + "]" : "") + " " + JSON.stringify((el.textContent || el.value || el.getAttribute("aria-label") || "").trim().slice(0, 40));
      const controls = document.querySelectorAll(
-       'button, a[href], input:not([type="hidden"]), select, textarea, [role="button"], [role="radio"], [role="checkbox"], [role="tab"], label[for]');
+       'button, a[href], input:not([type="hidden"]), select, textarea, [role="button"], [role="radio"], [role="checkbox"], [role="tab"], label');
      const small = [];
      let counted = 0;
      let smallest = null;
      for (const el of controls) {
        if (el.tagName === "LABEL") {
          // A label is a touch target when it stands in for its input (hidden file input,
-         // a checkbox); a heading-style label above a text field is not.
-         const input = document.getElementById(el.htmlFor);
+         // a checkbox), by \`for\` or by wrapping it; a heading-style label above a text
+         // field is not.
+         const input = el.control;
          if (!input || !(input.type === "file" || input.type === "checkbox" || input.type === "radio")) continue;
        }
        let r = shown(el);
@@ -404,7 +405,7 @@ function tabletCheck(d, screen) {
        counted++;
        const size = Math.round(r.width) + "×" + Math.round(r.height);
        if (!smallest || Math.min(r.width, r.height) < smallest.side) smallest = { side: Math.min(r.width, r.height), what: name(el) + " " + size };
-       if (r.width < MIN - 0.5 || r.height < MIN - 0.5) small.push(name(el) + " " + Math.round(r.width) + "×" + Math.round(r.height));
+       if (r.width < MIN - 0.5 || r.height < MIN - 0.5) small.push(name(el) + " " + size);
      }
      const sw = document.documentElement.scrollWidth;
      return { screen: arguments[0], counted, smallest: smallest && smallest.what, small, scrollWidth: sw, innerWidth: window.innerWidth, innerHeight: window.innerHeight };`,
