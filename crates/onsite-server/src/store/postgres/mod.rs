@@ -24,6 +24,7 @@
 mod dump;
 mod listen;
 mod tx;
+mod write;
 
 use std::collections::HashSet;
 use std::future::Future;
