@@ -16,6 +16,7 @@ mod replica;
 pub mod report;
 pub mod sample;
 pub mod signature;
+pub mod support;
 pub mod sync;
 mod sync_state;
 mod transfer;
@@ -32,5 +33,6 @@ pub use queries::{
     SlaTone, SlaView,
 };
 pub use replica::{DB_FILE, Fault, FaultPoint, Replica, ReplicaOptions};
+pub use support::{BundleEntry, BundleSource, SupportBundle};
 pub use sync::{RetryPolicy, SyncError, SyncProgress, SyncReport, SyncStatus};
 pub use transfer::{PendingBlob, UPLOAD_CHUNK_BYTES};
