@@ -152,6 +152,9 @@ pub enum Command {
     },
     /// The checklist templates (or one job type's).
     Templates { job_type: Option<String> },
+    /// Write a support bundle (a .zip: log files, sync status, change-log summary; no
+    /// photos, no token) to OUT, or into OUT when it is a folder.
+    SupportBundle { out: PathBuf },
 }
 
 #[derive(Subcommand)]

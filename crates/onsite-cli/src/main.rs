@@ -56,6 +56,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status => replica::status(r, out, &dir),
         Command::Log { limit } => replica::log(r, out, limit),
         Command::Templates { job_type } => replica::templates(out, job_type),
+        Command::SupportBundle { out: path } => commands::support::bundle(r, out, &path),
 
         Command::Jobs { scope } => jobs::list(r, out, scope),
         Command::Show { job } => jobs::show(r, out, &job),

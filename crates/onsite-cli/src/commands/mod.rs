@@ -5,4 +5,5 @@ pub mod jobs;
 pub mod record;
 pub mod replica;
 pub mod sign;
+pub mod support;
 pub mod sync;
