@@ -43,7 +43,7 @@ impl AppState {
         Ok(state)
     }
 
-    fn replica(&self) -> MutexGuard<'_, Replica> {
+    pub(crate) fn replica(&self) -> MutexGuard<'_, Replica> {
         // A panic while holding the lock leaves the replica consistent (writes are
         // transactions), so a poisoned lock is still safe to use.
         self.replica.lock().unwrap_or_else(|p| p.into_inner())

@@ -52,6 +52,7 @@ fn export(dir: &Path) -> Result<(), ts_rs::ExportError> {
         SyncStatus,
         SyncReport,
         SyncProgress,
+        onsite_client::SupportBundle,
         AnswerValue,
         ChecklistItem,
         ItemKind,

@@ -176,6 +176,13 @@ async fn service_report_html(app: App<'_>, job_id: String) -> Result<String, UiE
     run(&app, move |a| a.service_report_html(&job_id)).await
 }
 
+/// Writes a support bundle (log files, sync status, change-log summary; no photos, no
+/// token) into the data folder and says where.
+#[tauri::command]
+async fn export_support_bundle(app: App<'_>) -> Result<onsite_client::SupportBundle, UiError> {
+    run(&app, |a| a.export_support_bundle()).await
+}
+
 /// Every command the UI may call (ui/src/lib/api.ts calls them by these names).
 pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
@@ -198,5 +205,6 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         sync_status,
         sync_now,
         service_report_html,
+        export_support_bundle,
     ]
 }

@@ -10,6 +10,7 @@ mod bindings;
 mod commands;
 pub mod error;
 pub mod host;
+pub mod support;
 pub mod wire;
 
 use std::sync::Arc;
@@ -34,17 +35,11 @@ impl Host for TauriHost {
 /// Starts the app: the replica in the app's data folder (`$XDG_DATA_HOME/<identifier>` on
 /// Linux), background sync, the commands, and the window from `tauri.conf.json`.
 pub fn run(context: tauri::Context<tauri::Wry>) {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ONSITE_LOG")
-                .unwrap_or_else(|_| "warn,onsite_app=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
     let app = tauri::Builder::default()
         .invoke_handler(commands::handler())
         .setup(|app| {
             let dir = app.path().app_data_dir()?;
+            support::init_logging(&dir);
             let host = Arc::new(TauriHost(app.handle().clone()));
             let state = AppState::open(&dir, background_sync::SyncSchedule::from_env(), host)
                 .map_err(|e| format!("{}: {}", e.code, e.message))?;

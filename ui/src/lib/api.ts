@@ -19,6 +19,7 @@ import type {
   SyncReport,
   TextField,
 } from "./generated";
+import type { SupportBundle } from "./generated";
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
   try {
@@ -29,6 +30,9 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
 }
 
 export const session = () => call<Session>("session");
+
+/** Writes a support bundle into the data folder (log, sync status, change-log summary). */
+export const exportSupportBundle = () => call<SupportBundle>("export_support_bundle");
 
 export const login = (serverUrl: string, username: string, password: string) =>
   call<Session>("login", { serverUrl, username, password });

@@ -58,6 +58,14 @@ export const en = {
   "sync.lastError": "Last sync problem: {message}",
   "sync.progressLabel": "Sync progress",
 
+  "support.title": "Support",
+  "support.hint": "If something goes wrong, export a support bundle and send the file to your support contact. It holds the app's log, the sync status and a summary of the changes not yet synced: no photos, signatures, passwords or customer details.",
+  "support.export": "Export support bundle",
+  "support.exporting": "Writing the support bundle…",
+  "support.saved": "Support bundle saved ({size}):",
+  "support.kb": "{size} KB",
+  "support.mb": "{size} MB",
+
   "filter.label": "Show jobs",
   "filter.today": "Today",
   "filter.upcoming": "Upcoming",

@@ -58,6 +58,14 @@ export const zh: Messages = {
   "sync.lastError": "上次同步问题：{message}",
   "sync.progressLabel": "同步进度",
 
+  "support.title": "技术支持",
+  "support.hint": "遇到问题时，请导出技术支持包并将文件发送给您的技术支持联系人。其中包含应用日志、同步状态和尚未同步的更改摘要，不含照片、签名、密码或客户信息。",
+  "support.export": "导出技术支持包",
+  "support.exporting": "正在生成技术支持包…",
+  "support.saved": "技术支持包已保存（{size}）：",
+  "support.kb": "{size} KB",
+  "support.mb": "{size} MB",
+
   "filter.label": "显示工单",
   "filter.today": "今天",
   "filter.upcoming": "即将到来",
