@@ -482,7 +482,7 @@ pub(crate) mod tests {
                 continue;
             }
             let value = match &line.item.kind {
-                ItemKind::Check => AnswerValue::Check(true),
+                ItemKind::Check | ItemKind::Conduct => AnswerValue::Check(true),
                 ItemKind::Text => AnswerValue::Text("done".into()),
                 ItemKind::Number { min, .. } => AnswerValue::Number(min.unwrap_or(1.0)),
                 ItemKind::Choice { options } => AnswerValue::Choice(options[0].key.clone()),

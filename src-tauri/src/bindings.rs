@@ -11,7 +11,9 @@ use onsite_client::{
     ChecklistLine, ChecklistProgress, JobDetail, JobScope, JobSummary, SyncProgress, SyncReport,
     SyncStatus,
 };
-use onsite_model::checklist::{AnswerValue, ChecklistItem, ItemKind, Label, Missing, Phase};
+use onsite_model::checklist::{
+    AnswerValue, ChecklistItem, ConductException, ItemKind, Label, Missing, Phase,
+};
 use onsite_model::entities::{
     Asset, Customer, Feedback, JobType, Note, PartUsed, Photo, PhotoKind, Priority, Signature,
     StatusEvent, StrokePoint, TimeEntry, TimeKind, WorkOrder,
@@ -55,6 +57,7 @@ fn export(dir: &Path) -> Result<(), ts_rs::ExportError> {
         onsite_client::SupportBundle,
         AnswerValue,
         ChecklistItem,
+        ConductException,
         ItemKind,
         Label,
         Phase,

@@ -78,14 +78,21 @@ async function addPhoto(d, kind, path, caption) {
   await waitFor(`${kind} photo`, async () => (await d.findAll('[data-testid="photo-thumb"]')).length > count);
 }
 
-/** Answers every required checklist item through its control, as the technician would. */
-async function workChecklist(d, jobId) {
+/**
+ * Answers every required checklist item through its control, as the technician would. Conduct
+ * items named in `no` are answered "no" with the reason given there.
+ */
+async function workChecklist(d, jobId, { no = {} } = {}) {
   const detail = await d.invoke("job", { jobId });
   for (const line of detail.checklist) {
     if (!line.item.required || line.answer) continue;
     const key = line.item.key;
     const kind = line.item.kind;
-    if (kind.type === "check") await d.click(`check-${key}`);
+    if (kind.type === "conduct" && no[key]) {
+      await d.click(`check-${key}-no`);
+      await d.type(`check-${key}-reason`, no[key]);
+      await d.click(`check-${key}-save`);
+    } else if (kind.type === "check" || kind.type === "conduct") await d.click(`check-${key}`);
     else if (kind.type === "choice") await d.click(`check-${key}-${kind.options[0].key}`);
     else if (kind.type === "number") {
       await d.type(`check-${key}-input`, String(kind.min ?? 1) + "\n");
@@ -140,6 +147,8 @@ function assertCompletedOnServer(job, checklistKeys) {
   const wo = job.work_order ?? job;
   assert.equal(wo.status, "completed", `server status: ${JSON.stringify(wo.status)}`);
   const answers = job.answers ?? job.checklist_answers ?? [];
+  const shoeCovers = answers.find((a) => a.item_key === "shoe_covers");
+  assert.deepEqual(shoeCovers?.value, { type: "no", value: SHOE_COVERS_REASON }, "the conduct no and its reason");
   for (const key of checklistKeys) {
     assert.ok(
       answers.some((a) => a.item_key === key),
@@ -151,6 +160,8 @@ function assertCompletedOnServer(job, checklistKeys) {
   assert.equal((job.signatures ?? []).length, 1);
   assert.equal((job.feedback ?? [])[0]?.rating, 5);
 }
+
+const SHOE_COVERS_REASON = "The customer asked us to keep shoes on: the floor is being replaced";
 
 /** One visit, from the job list to completion, with screenshots. */
 async function workVisit(d, { screenshots }) {
@@ -168,7 +179,9 @@ async function workVisit(d, { screenshots }) {
   await d.wait('[data-testid="missing-signature"]');
   if (screenshots) await d.screenshot(`${d.name}-04-missing`);
 
-  await workChecklist(d, job.id);
+  // A conduct standard not met is recorded truthfully, with its reason, and does not block.
+  await workChecklist(d, job.id, { no: { shoe_covers: SHOE_COVERS_REASON } });
+  await d.wait("conduct-exceptions");
   await addPhoto(d, "before", beforePhoto, "As found");
   await addPhoto(d, "after", afterPhoto, "After the repair");
   await d.type("text-diagnosis", "Scale on the heat exchanger");

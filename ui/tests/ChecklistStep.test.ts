@@ -20,9 +20,14 @@ beforeEach(() => {
   });
 });
 
-const line = (kind: ChecklistLine["item"]["kind"], answer: ChecklistLine["answer"] = null): ChecklistLine => ({
+const line = (
+  kind: ChecklistLine["item"]["kind"],
+  answer: ChecklistLine["answer"] = null,
+  answered = false,
+): ChecklistLine => ({
   item: { key: "item", phase: "work", kind, required: true, label: { en: "Item", zh: "项目" } },
   answer,
+  answered,
 });
 
 describe("ChecklistStep", () => {
@@ -37,6 +42,37 @@ describe("ChecklistStep", () => {
     await fireEvent.click(screen.getByTestId("check-shoe_covers"));
     await settle();
     expect(answers[1]).toEqual({ jobId: "job-1", itemKey: "shoe_covers", value: { type: "check", value: false } });
+  });
+
+  test("a conduct item answers yes, or no with a reason that must not be empty", async () => {
+    render(ChecklistStep, { line: line({ type: "conduct" }) });
+    await fireEvent.click(screen.getByTestId("check-item"));
+    await settle();
+    expect(answers).toEqual([{ jobId: "job-1", itemKey: "item", value: { type: "check", value: true } }]);
+
+    await fireEvent.click(screen.getByTestId("check-item-no"));
+    await fireEvent.click(screen.getByTestId("check-item-save"));
+    await settle();
+    expect(answers).toHaveLength(1);
+    expect(screen.getByTestId("check-item-hint").textContent).toContain("takes a short reason");
+
+    const reason = screen.getByTestId("check-item-reason") as HTMLTextAreaElement;
+    reason.value = "Customer asked us to keep shoes on";
+    await fireEvent.click(screen.getByTestId("check-item-save"));
+    await settle();
+    expect(answers[1]).toEqual({
+      jobId: "job-1",
+      itemKey: "item",
+      value: { type: "no", value: "Customer asked us to keep shoes on" },
+    });
+  });
+
+  test("a recorded conduct no shows its reason and that it goes to review", async () => {
+    render(ChecklistStep, { line: line({ type: "conduct" }, { type: "no", value: "Forgot them" }, true) });
+    expect((screen.getByTestId("check-item-reason") as HTMLTextAreaElement).value).toBe("Forgot them");
+    expect(screen.getByTestId("check-item-no").getAttribute("aria-checked")).toBe("true");
+    expect(screen.getByTestId("check-item-hint").textContent).toContain("quality review");
+    expect(screen.queryByTestId("check-item-save")).toBeNull();
   });
 
   test("a choice answers with the option's key", async () => {

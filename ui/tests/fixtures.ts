@@ -39,6 +39,7 @@ export function summary(over: Partial<JobSummary> = {}): JobSummary {
 export const checkLine = (key: string, en: string, zh: string, answered = false): ChecklistLine => ({
   item: { key, phase: "arrival", kind: { type: "check" }, required: true, label: { en, zh } },
   answer: answered ? { type: "check", value: true } : null,
+  answered,
 });
 
 export function syncStatus(over: Partial<AppSyncStatus> = {}): AppSyncStatus {

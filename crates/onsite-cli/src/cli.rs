@@ -61,11 +61,16 @@ pub enum Command {
     Resume { job: String },
     /// Complete the job; refused with the list of what is missing.
     Complete { job: String },
-    /// Answer a checklist item: yes/no for checks, a number, a choice key or text.
+    /// Answer a checklist item: yes/no for checks, a number, a choice key or text. A conduct
+    /// item is answered yes, or no with `--reason` (recorded truthfully; it does not block
+    /// completion and sends the job to quality review).
     Answer {
         job: String,
         item: String,
         value: String,
+        /// Why a conduct item was not met (required with "no" on a conduct item).
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Set the diagnosis.
     Diagnosis { job: String, text: String },

@@ -67,7 +67,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Resume { job } => jobs::step(r, out, &job, |r, id| r.resume(id)),
         Command::Complete { job } => jobs::step(r, out, &job, |r, id| r.complete(id)),
 
-        Command::Answer { job, item, value } => record::answer(r, out, &job, &item, &value),
+        Command::Answer {
+            job,
+            item,
+            value,
+            reason,
+        } => record::answer(r, out, &job, &item, &value, reason.as_deref()),
         Command::Diagnosis { job, text } => record::field(r, out, &job, "diagnosis", |r, id| {
             r.set_diagnosis(id, &text)
         }),

@@ -62,6 +62,7 @@ fn answer_text(a: &AnswerValue) -> String {
     match a {
         AnswerValue::Check(true) => "done".into(),
         AnswerValue::Check(false) => "NOT done".into(),
+        AnswerValue::No(reason) => format!("no: {reason}"),
         AnswerValue::Text(t) => t.clone(),
         AnswerValue::Number(n) => n.to_string(),
         AnswerValue::Photo(p) => format!("photo {p}"),

@@ -1,6 +1,8 @@
 //! What a technician reads: the day's jobs, one job in full, the change log, sync state.
 
-use onsite_model::checklist::{AnswerValue, ChecklistItem, Missing, template_for};
+use onsite_model::checklist::{
+    AnswerValue, ChecklistItem, ChecklistTemplate, ConductException, Missing, template_for,
+};
 use onsite_model::entities::{
     Asset, Customer, Feedback, Note, PartUsed, Photo, Priority, Signature, StatusEvent, TimeEntry,
     WorkOrder,
@@ -149,6 +151,9 @@ fn allowed_steps(wo: &WorkOrder) -> Vec<StatusAction> {
 pub struct ChecklistLine {
     pub item: ChecklistItem,
     pub answer: Option<AnswerValue>,
+    /// Answered as completion counts it: a conduct "no" with its reason is; an unticked
+    /// check is not.
+    pub answered: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -177,6 +182,8 @@ pub struct JobDetail {
     pub progress: ChecklistProgress,
     /// What completion would still refuse for; empty when the job can be completed.
     pub missing_for_completion: Vec<Missing>,
+    /// Conduct items answered "no", with their reasons: the job goes to quality review.
+    pub conduct_exceptions: Vec<ConductException>,
     /// The summary the customer reads before signing (see [`Replica::sign_off_text`]).
     pub sign_off_text: String,
     pub history: Vec<StatusEvent>,
@@ -276,14 +283,24 @@ impl Replica {
         let checklist: Vec<ChecklistLine> = template
             .items
             .iter()
-            .map(|item| ChecklistLine {
-                item: item.clone(),
-                answer: answers
+            .map(|item| {
+                let answer = answers
                     .iter()
                     .find(|a| a.item_key == item.key)
-                    .map(|a| a.value.clone()),
+                    .map(|a| a.value.clone());
+                ChecklistLine {
+                    answered: ChecklistTemplate::satisfied(item, answer.as_ref()),
+                    item: item.clone(),
+                    answer,
+                }
             })
             .collect();
+        let conduct_exceptions = template.conduct_exceptions(
+            &answers
+                .iter()
+                .map(|a| (a.item_key.as_str(), &a.value))
+                .collect(),
+        );
         let required_missing = missing_for_completion
             .iter()
             .filter(|m| matches!(m, Missing::ChecklistItem { .. }))
@@ -322,6 +339,7 @@ impl Replica {
             checklist,
             progress,
             missing_for_completion,
+            conduct_exceptions,
             history,
             notes: job_records(&self.conn, id, RowKind::Note)?,
             parts,

@@ -229,7 +229,7 @@ pub fn work_the_checklist(
     }
     for line in detail.checklist.iter().filter(|l| l.item.required) {
         let value = match &line.item.kind {
-            ItemKind::Check => AnswerValue::Check(true),
+            ItemKind::Check | ItemKind::Conduct => AnswerValue::Check(true),
             ItemKind::Choice { options } => AnswerValue::Choice(options[0].key.clone()),
             ItemKind::Number { min, .. } => AnswerValue::Number(min.unwrap_or(0.0) + 1.0),
             ItemKind::Text => AnswerValue::Text("Checked, nothing to report".into()),

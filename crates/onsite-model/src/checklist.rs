@@ -2,6 +2,11 @@
 //!
 //! Every default template carries the conduct items of the service standard: appointment
 //! confirmed in advance, shoe covers worn, work area cleaned up, fault and fix explained.
+//! They are [`ItemKind::Conduct`]: each must be answered, yes or no, and a "no" takes a short
+//! reason. A "no" never blocks completion; it is a conduct exception that counts against the
+//! conduct KPIs and sends the job to quality review ([`ChecklistTemplate::conduct_exceptions`]).
+//! Work steps whose "no" means the work is not done (the test run after a repair, say) are
+//! [`ItemKind::Check`] and keep blocking: such a job is put on hold or left for a revisit.
 //! Required items, the customer's signature (unless waived with a reason) and the photos a
 //! template asks for all block completion, and the refusal names each missing thing.
 
@@ -52,6 +57,9 @@ pub struct ChoiceOption {
 pub enum ItemKind {
     /// Done or not; a required check must be ticked.
     Check,
+    /// A standard of conduct: answered yes ([`AnswerValue::Check`]`(true)`) or no with a
+    /// short reason ([`AnswerValue::No`]). A "no" is recorded truthfully and never blocks.
+    Conduct,
     Text,
     Number {
         #[serde(default)]
@@ -109,6 +117,20 @@ pub enum AnswerValue {
     Number(f64),
     Photo(PhotoId),
     Choice(String),
+    /// A conduct item not met, with the technician's reason.
+    No(String),
+}
+
+/// Longest reason for a conduct "no", in characters.
+pub const NO_REASON_MAX_CHARS: usize = 500;
+
+/// A conduct item answered "no": what the office's quality review is sent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ConductException {
+    pub key: String,
+    pub label: Label,
+    pub reason: String,
 }
 
 impl ChecklistTemplate {
@@ -129,6 +151,29 @@ impl ChecklistTemplate {
         })?;
         match (&item.kind, value) {
             (ItemKind::Check, AnswerValue::Check(_)) => Ok(()),
+            (ItemKind::Conduct, AnswerValue::Check(true)) => Ok(()),
+            (ItemKind::Conduct, AnswerValue::Check(false)) => Err(format!(
+                "a \"no\" to {key:?} takes a short reason: answer no with the reason why"
+            )),
+            (ItemKind::Conduct, AnswerValue::No(reason)) => {
+                if reason.trim().is_empty() {
+                    Err(format!(
+                        "a \"no\" to {key:?} takes a short reason: say why it was not done"
+                    ))
+                } else if reason.chars().count() > NO_REASON_MAX_CHARS {
+                    Err(format!(
+                        "the reason for {key:?} is longer than {NO_REASON_MAX_CHARS} characters; shorten it"
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+            (ItemKind::Conduct, _) => Err(format!(
+                "item {key:?} is a conduct item: answer yes, or no with a short reason"
+            )),
+            (_, AnswerValue::No(_)) => Err(format!(
+                "{key:?} is not a conduct item: only conduct items take a \"no\" with a reason"
+            )),
             (ItemKind::Text, AnswerValue::Text(t)) if t.chars().count() <= 4000 => Ok(()),
             (ItemKind::Text, AnswerValue::Text(_)) => Err(format!(
                 "answer to {key:?} is longer than 4000 characters; shorten it"
@@ -170,6 +215,7 @@ impl ChecklistTemplate {
                 "item {key:?} expects a {} answer",
                 match kind {
                     ItemKind::Check => "yes/no",
+                    ItemKind::Conduct => "conduct",
                     ItemKind::Text => "text",
                     ItemKind::Number { .. } => "number",
                     ItemKind::Photo { .. } => "photo",
@@ -179,11 +225,15 @@ impl ChecklistTemplate {
         }
     }
 
-    /// Whether an item counts as done for completion.
-    fn satisfied(item: &ChecklistItem, answer: Option<&AnswerValue>) -> bool {
+    /// Whether an item counts as answered for completion: a conduct "no" with its reason
+    /// does; an unticked check does not.
+    pub fn satisfied(item: &ChecklistItem, answer: Option<&AnswerValue>) -> bool {
         match answer {
             None => false,
             Some(AnswerValue::Check(done)) => *done,
+            Some(AnswerValue::No(reason)) => {
+                matches!(item.kind, ItemKind::Conduct) && !reason.trim().is_empty()
+            }
             Some(AnswerValue::Text(t)) => !t.trim().is_empty(),
             Some(AnswerValue::Choice(c)) => !c.is_empty(),
             Some(AnswerValue::Number(_) | AnswerValue::Photo(_)) => {
@@ -219,6 +269,28 @@ impl ChecklistTemplate {
         } else {
             Err(CompletionBlocked { missing })
         }
+    }
+}
+
+impl ChecklistTemplate {
+    /// The conduct items answered "no", in template order: a job with any goes to quality
+    /// review, and each counts against its conduct KPI.
+    pub fn conduct_exceptions(
+        &self,
+        answers: &HashMap<&str, &AnswerValue>,
+    ) -> Vec<ConductException> {
+        self.items
+            .iter()
+            .filter(|i| matches!(i.kind, ItemKind::Conduct))
+            .filter_map(|i| match answers.get(i.key.as_str()) {
+                Some(AnswerValue::No(reason)) => Some(ConductException {
+                    key: i.key.clone(),
+                    label: i.label.clone(),
+                    reason: reason.clone(),
+                }),
+                _ => None,
+            })
+            .collect()
     }
 }
 
@@ -287,13 +359,14 @@ fn choice(options: &[(&str, &str, &str)]) -> ItemKind {
     }
 }
 
-/// The conduct items every visit carries, per the service standard.
+/// The conduct items every visit carries, per the service standard: required answers whose
+/// "no" (with a reason) is recorded and never blocks.
 fn conduct_items() -> (Vec<ChecklistItem>, Vec<ChecklistItem>) {
     let arrival = vec![
         item(
             "appointment_confirmed",
             Phase::Arrival,
-            ItemKind::Check,
+            ItemKind::Conduct,
             true,
             "Appointment confirmed with the customer in advance",
             "已提前与客户确认预约",
@@ -301,7 +374,7 @@ fn conduct_items() -> (Vec<ChecklistItem>, Vec<ChecklistItem>) {
         item(
             "shoe_covers",
             Phase::Arrival,
-            ItemKind::Check,
+            ItemKind::Conduct,
             true,
             "Shoe covers worn on entering",
             "进门已穿戴鞋套",
@@ -311,7 +384,7 @@ fn conduct_items() -> (Vec<ChecklistItem>, Vec<ChecklistItem>) {
         item(
             "site_cleaned",
             Phase::Departure,
-            ItemKind::Check,
+            ItemKind::Conduct,
             true,
             "Work area cleaned up",
             "工作区域已清理干净",
@@ -319,7 +392,7 @@ fn conduct_items() -> (Vec<ChecklistItem>, Vec<ChecklistItem>) {
         item(
             "fault_explained",
             Phase::Departure,
-            ItemKind::Check,
+            ItemKind::Conduct,
             true,
             "Fault and fix explained to the customer",
             "已向客户说明故障原因及处理方法",
@@ -340,7 +413,7 @@ fn template(
     ChecklistTemplate {
         key: job_type.as_str().to_owned(),
         job_type,
-        version: 1,
+        version: 2,
         items,
         required_photos,
         signature,
@@ -516,6 +589,7 @@ mod tests {
                     .item(key)
                     .unwrap_or_else(|| panic!("{} lacks {key}", t.key));
                 assert!(item.required);
+                assert_eq!(item.kind, ItemKind::Conduct, "{key} in {}", t.key);
                 assert!(!item.label.en.is_empty() && !item.label.zh.is_empty());
             }
             assert_eq!(t.items.first().unwrap().phase, Phase::Arrival);
@@ -534,20 +608,83 @@ mod tests {
         }
         let cause = AnswerValue::Choice("wear".into());
         ev.answers.insert("root_cause", &cause);
-        ev.answers.insert("shoe_covers", &unticked);
+        ev.answers.insert("test_run_ok", &unticked);
         ev.answers.remove("site_cleaned");
         ev.photo_kinds = vec![PhotoKind::Before];
         let err = t.check_completion(&ev).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "cannot complete the job yet; still missing: checklist item \"Shoe covers worn on entering\" (shoe_covers); \
+            "cannot complete the job yet; still missing: checklist item \"Test run after repair passed\" (test_run_ok); \
              checklist item \"Work area cleaned up\" (site_cleaned); after photo; customer signature"
         );
-        ev.answers.insert("shoe_covers", &ticked);
+        ev.answers.insert("test_run_ok", &ticked);
         ev.answers.insert("site_cleaned", &ticked);
         ev.photo_kinds.push(PhotoKind::After);
         ev.signed = true;
         t.check_completion(&ev).unwrap();
+    }
+
+    #[test]
+    fn a_conduct_no_with_its_reason_completes_and_is_an_exception() {
+        let t = template_for(JobType::Repair);
+        let yes = AnswerValue::Check(true);
+        let cause = AnswerValue::Choice("wear".into());
+        let no = AnswerValue::No("Customer asked us not to, the floor was being replaced".into());
+        let mut ev = CompletionEvidence {
+            photo_kinds: vec![PhotoKind::Before, PhotoKind::After],
+            signed: true,
+            ..Default::default()
+        };
+        for i in &t.items {
+            ev.answers.insert(i.key.as_str(), &yes);
+        }
+        ev.answers.insert("root_cause", &cause);
+        ev.answers.insert("shoe_covers", &no);
+        t.check_completion(&ev).unwrap();
+        assert_eq!(
+            t.conduct_exceptions(&ev.answers),
+            vec![ConductException {
+                key: "shoe_covers".into(),
+                label: t.item("shoe_covers").unwrap().label.clone(),
+                reason: "Customer asked us not to, the floor was being replaced".into(),
+            }]
+        );
+        // Unanswered still blocks: a conduct standard must be answered.
+        ev.answers.remove("fault_explained");
+        let err = t.check_completion(&ev).unwrap_err();
+        assert_eq!(
+            err.missing,
+            vec![Missing::ChecklistItem {
+                key: "fault_explained".into(),
+                label: t.item("fault_explained").unwrap().label.clone(),
+            }]
+        );
+    }
+
+    #[test]
+    fn a_conduct_no_takes_a_reason_and_only_conduct_items_take_a_no() {
+        let t = template_for(JobType::Repair);
+        t.validate_answer("shoe_covers", &AnswerValue::Check(true))
+            .unwrap();
+        t.validate_answer("shoe_covers", &AnswerValue::No("forgot them".into()))
+            .unwrap();
+        let e = t
+            .validate_answer("shoe_covers", &AnswerValue::Check(false))
+            .unwrap_err();
+        assert!(e.contains("takes a short reason"), "{e}");
+        let e = t
+            .validate_answer("shoe_covers", &AnswerValue::No("   ".into()))
+            .unwrap_err();
+        assert!(e.contains("say why it was not done"), "{e}");
+        let long = "x".repeat(NO_REASON_MAX_CHARS + 1);
+        let e = t
+            .validate_answer("site_cleaned", &AnswerValue::No(long))
+            .unwrap_err();
+        assert!(e.contains("longer than 500 characters"), "{e}");
+        let e = t
+            .validate_answer("test_run_ok", &AnswerValue::No("no power".into()))
+            .unwrap_err();
+        assert!(e.contains("not a conduct item"), "{e}");
     }
 
     #[test]
@@ -576,9 +713,16 @@ mod tests {
             "80bar is above the maximum 50bar for \"pressure_reading\""
         );
         let e = t
+            .validate_answer("test_run_ok", &AnswerValue::Text("yes".into()))
+            .unwrap_err();
+        assert_eq!(e, "item \"test_run_ok\" expects a yes/no answer");
+        let e = t
             .validate_answer("shoe_covers", &AnswerValue::Text("yes".into()))
             .unwrap_err();
-        assert_eq!(e, "item \"shoe_covers\" expects a yes/no answer");
+        assert_eq!(
+            e,
+            "item \"shoe_covers\" is a conduct item: answer yes, or no with a short reason"
+        );
         let e = t
             .validate_answer("nope", &AnswerValue::Check(true))
             .unwrap_err();

@@ -21,8 +21,8 @@ pub mod time;
 pub mod wire;
 
 pub use checklist::{
-    AnswerValue, ChecklistItem, ChecklistTemplate, CompletionBlocked, ItemKind, Missing, Phase,
-    SignatureRule, default_templates, template_for,
+    AnswerValue, ChecklistItem, ChecklistTemplate, CompletionBlocked, ConductException, ItemKind,
+    Missing, Phase, SignatureRule, default_templates, template_for,
 };
 pub use clock::{Clock, FixedClock, IdSource, SeqIds, SystemClock, SystemIds};
 pub use digest::{is_sha256_hex, sha256_hex};

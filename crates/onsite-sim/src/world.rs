@@ -481,6 +481,9 @@ impl World {
         let value = match &item.kind {
             // Mostly ticked, so jobs can be completed.
             ItemKind::Check => AnswerValue::Check(self.rng.gen_range(0..5) > 0),
+            // Mostly met; a "no" carries a reason unique in the scenario.
+            ItemKind::Conduct if self.rng.gen_range(0..5) > 0 => AnswerValue::Check(true),
+            ItemKind::Conduct => AnswerValue::No(self.unique("reason", d)),
             ItemKind::Text => AnswerValue::Text(self.unique("answer", d)),
             ItemKind::Number { min, max, .. } => {
                 self.next_value += 1;

@@ -132,6 +132,12 @@ pub fn record() -> RecordedDay {
     r.answer(worked, "shoe_covers", AnswerValue::Check(true))
         .expect("answer");
     let shoe_covers_ticked = detail(&r, worked);
+    r.answer(
+        worked,
+        "appointment_confirmed",
+        AnswerValue::No("The customer called us in the same morning".into()),
+    )
+    .expect("answer");
     r.hold(worked, "Waiting for a filter cartridge")
         .expect("hold");
     let on_hold = detail(&r, worked);

@@ -18,10 +18,11 @@ pub fn answer(
     job: &str,
     item: &str,
     value: &str,
+    reason: Option<&str>,
 ) -> anyhow::Result<()> {
     let id = r.resolve_job(job)?;
     let wo = r.job(id)?.work_order;
-    let value = parse_answer(wo.job_type, item, value)?;
+    let value = parse_answer(wo.job_type, item, value, reason)?;
     r.answer(id, item, value)?;
     out.done(&format!("{item} answered on {}", wo.number))
 }
@@ -124,8 +125,21 @@ pub fn feedback(
     out.print(&f, |f| format!("feedback recorded: {} stars\n", f.rating))
 }
 
+fn yes_no(raw: &str) -> Option<bool> {
+    match raw.to_ascii_lowercase().as_str() {
+        "yes" | "y" | "true" | "done" | "1" => Some(true),
+        "no" | "n" | "false" | "0" => Some(false),
+        _ => None,
+    }
+}
+
 /// Reads a checklist answer in the form its item expects.
-fn parse_answer(job_type: JobType, item: &str, raw: &str) -> onsite_client::Result<AnswerValue> {
+fn parse_answer(
+    job_type: JobType,
+    item: &str,
+    raw: &str,
+    reason: Option<&str>,
+) -> onsite_client::Result<AnswerValue> {
     let template = template_for(job_type);
     let Some(it) = template.item(item) else {
         // Let the template's own validation name the valid items.
@@ -135,11 +149,34 @@ fn parse_answer(job_type: JobType, item: &str, raw: &str) -> onsite_client::Resu
             .unwrap_or_default();
         return Err(Error::Invalid(why));
     };
+    if reason.is_some() && it.kind != ItemKind::Conduct {
+        return Err(Error::Invalid(format!(
+            "{item} is not a conduct item: --reason goes with a \"no\" to a conduct item"
+        )));
+    }
     Ok(match &it.kind {
-        ItemKind::Check => match raw.to_ascii_lowercase().as_str() {
-            "yes" | "y" | "true" | "done" | "1" => AnswerValue::Check(true),
-            "no" | "n" | "false" | "0" => AnswerValue::Check(false),
-            _ => {
+        ItemKind::Conduct => match (yes_no(raw), reason) {
+            (Some(true), None) => AnswerValue::Check(true),
+            (Some(false), Some(reason)) => AnswerValue::No(reason.to_owned()),
+            (Some(false), None) => {
+                return Err(Error::Invalid(format!(
+                    "a \"no\" to {item} takes a short reason: add --reason \"why it was not done\""
+                )));
+            }
+            (Some(true), Some(_)) => {
+                return Err(Error::Invalid(format!(
+                    "--reason goes with a \"no\"; {item} was answered yes"
+                )));
+            }
+            (None, _) => {
+                return Err(Error::Invalid(format!(
+                    "{item} is a conduct item; answer yes, or no with --reason, not {raw:?}"
+                )));
+            }
+        },
+        ItemKind::Check => match yes_no(raw) {
+            Some(done) => AnswerValue::Check(done),
+            None => {
                 return Err(Error::Invalid(format!(
                     "{item} is a yes/no item; answer yes or no, not {raw:?}"
                 )));

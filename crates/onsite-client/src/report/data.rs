@@ -64,6 +64,7 @@ pub(super) fn answer_text(
     match answer {
         AnswerValue::Check(true) => ("Yes".into(), "是".into()),
         AnswerValue::Check(false) => ("No".into(), "否".into()),
+        AnswerValue::No(reason) => (format!("No: {reason}"), format!("否：{reason}")),
         AnswerValue::Number(n) => {
             let unit = match &item.kind {
                 ItemKind::Number { unit: Some(u), .. } => format!(" {u}"),

@@ -9,6 +9,7 @@
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
+use crate::checklist::AnswerValue;
 use crate::ids::{CustomerId, UserId, WorkOrderId};
 use crate::kinds::{JobType, Priority};
 use crate::sla::SlaPolicy;
@@ -207,6 +208,25 @@ impl ConductFacts {
             ConductItem::SiteCleaned => &mut self.site_cleaned,
             ConductItem::FaultExplained => &mut self.fault_explained,
         }
+    }
+
+    /// The technician's conduct answers as recorded on the job's checklist: `Check(true)` is
+    /// a yes, `No(reason)` a no; anything else (or nothing) is unanswered.
+    pub fn from_answers<'a>(answers: impl IntoIterator<Item = (&'a str, &'a AnswerValue)>) -> Self {
+        let mut facts = Self::default();
+        for (key, value) in answers {
+            let Ok(item) = key.parse::<ConductItem>() else {
+                continue;
+            };
+            facts.get_mut(item).answer = match value {
+                AnswerValue::Check(true) => ConductAnswer::Yes,
+                AnswerValue::No(reason) => ConductAnswer::No {
+                    reason: reason.clone(),
+                },
+                _ => ConductAnswer::Unanswered,
+            };
+        }
+        facts
     }
 
     /// Every item answered "yes" (none reviewed yet).

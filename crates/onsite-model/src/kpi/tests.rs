@@ -195,6 +195,36 @@ fn a_device_clock_three_hours_fast_is_on_time_once_corrected() {
 }
 
 #[test]
+fn conduct_facts_are_read_from_the_checklist_as_recorded() {
+    use crate::checklist::{AnswerValue, template_for};
+    use crate::kinds::JobType;
+    let template = template_for(JobType::Repair);
+    let yes = AnswerValue::Check(true);
+    let no = AnswerValue::No("ran out of covers".into());
+    let unticked = AnswerValue::Check(false);
+    let mut answers: Vec<(&str, &AnswerValue)> = template
+        .items
+        .iter()
+        .map(|i| (i.key.as_str(), &yes))
+        .collect();
+    answers.retain(|(k, _)| *k != "fault_explained");
+    answers.push(("shoe_covers", &no));
+    answers.push(("site_cleaned", &unticked));
+    let facts = ConductFacts::from_answers(answers);
+    assert_eq!(facts.appointment_confirmed.answer, ConductAnswer::Yes);
+    assert_eq!(
+        facts.shoe_covers.answer,
+        ConductAnswer::No {
+            reason: "ran out of covers".into()
+        }
+    );
+    // An unticked box is not a "no" with a reason, and a missing answer is unanswered.
+    assert_eq!(facts.site_cleaned.answer, ConductAnswer::Unanswered);
+    assert_eq!(facts.fault_explained.answer, ConductAnswer::Unanswered);
+    assert!(facts.shoe_covers.review.is_none());
+}
+
+#[test]
 fn a_conduct_item_answered_no_counts_against_it_and_the_job_still_completes() {
     let d = |n| {
         done(

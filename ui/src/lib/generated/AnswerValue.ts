@@ -4,4 +4,4 @@ import type { PhotoId } from "./PhotoId";
 /**
  * An answer to one checklist item.
  */
-export type AnswerValue = { "type": "check", "value": boolean } | { "type": "text", "value": string } | { "type": "number", "value": number } | { "type": "photo", "value": PhotoId } | { "type": "choice", "value": string };
+export type AnswerValue = { "type": "check", "value": boolean } | { "type": "text", "value": string } | { "type": "number", "value": number } | { "type": "photo", "value": PhotoId } | { "type": "choice", "value": string } | { "type": "no", "value": string };

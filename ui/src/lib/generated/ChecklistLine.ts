@@ -2,4 +2,9 @@
 import type { AnswerValue } from "./AnswerValue";
 import type { ChecklistItem } from "./ChecklistItem";
 
-export type ChecklistLine = { item: ChecklistItem, answer: AnswerValue | null, };
+export type ChecklistLine = { item: ChecklistItem, answer: AnswerValue | null, 
+/**
+ * Answered as completion counts it: a conduct "no" with its reason is; an unticked
+ * check is not.
+ */
+answered: boolean, };

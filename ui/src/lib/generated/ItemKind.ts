@@ -2,4 +2,4 @@
 import type { ChoiceOption } from "./ChoiceOption";
 import type { PhotoKind } from "./PhotoKind";
 
-export type ItemKind = { "type": "check" } | { "type": "text" } | { "type": "number", unit: string | null, min: number | null, max: number | null, } | { "type": "photo", kind: PhotoKind, } | { "type": "choice", options: Array<ChoiceOption>, };
+export type ItemKind = { "type": "check" } | { "type": "conduct" } | { "type": "text" } | { "type": "number", unit: string | null, min: number | null, max: number | null, } | { "type": "photo", kind: PhotoKind, } | { "type": "choice", options: Array<ChoiceOption>, };

@@ -2,6 +2,7 @@
 import type { Asset } from "./Asset";
 import type { ChecklistLine } from "./ChecklistLine";
 import type { ChecklistProgress } from "./ChecklistProgress";
+import type { ConductException } from "./ConductException";
 import type { ConflictRecord } from "./ConflictRecord";
 import type { Customer } from "./Customer";
 import type { Feedback } from "./Feedback";
@@ -34,6 +35,10 @@ allowed_actions: Array<StatusAction>, checklist: Array<ChecklistLine>, progress:
  * What completion would still refuse for; empty when the job can be completed.
  */
 missing_for_completion: Array<Missing>, 
+/**
+ * Conduct items answered "no", with their reasons: the job goes to quality review.
+ */
+conduct_exceptions: Array<ConductException>, 
 /**
  * The summary the customer reads before signing (see [`Replica::sign_off_text`]).
  */

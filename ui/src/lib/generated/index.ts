@@ -8,6 +8,7 @@ export type { ChecklistItem } from "./ChecklistItem";
 export type { ChecklistLine } from "./ChecklistLine";
 export type { ChecklistProgress } from "./ChecklistProgress";
 export type { ChoiceOption } from "./ChoiceOption";
+export type { ConductException } from "./ConductException";
 export type { ConflictId } from "./ConflictId";
 export type { ConflictRecord } from "./ConflictRecord";
 export type { Customer } from "./Customer";

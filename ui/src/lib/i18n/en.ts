@@ -154,6 +154,7 @@ export const en = {
   "job.needsReview": "The office needs to review this job: changes made here and in the office did not fit together. Nothing was lost; keep working as usual.",
   "job.pending": "{count} changes on this job are not synced yet.",
   "job.notFound": "This job is not on this device.",
+  "job.conductExceptions": "Conduct standards recorded as not met (the job goes to quality review):",
   "job.closed": "This job is closed; it can no longer be changed here.",
 
   "checklist.title": "Checklist",
@@ -169,6 +170,12 @@ export const en = {
   "checklist.numberMax": "At most {max}",
   "checklist.invalidNumber": "Enter a number",
   "checklist.photoItem": "Add a {kind} photo in Photos below",
+  "checklist.yes": "Yes",
+  "checklist.no": "No",
+  "checklist.conductReason": "Why not? A short reason for the office",
+  "checklist.conductReasonNeeded": "A \"no\" takes a short reason",
+  "checklist.conductSave": "Save the reason",
+  "checklist.conductReview": "Recorded as not met: it does not stop completion, and the job goes to quality review",
   "checklist.saved": "Saved",
 
   "notes.title": "Technician notes",

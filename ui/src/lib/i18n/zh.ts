@@ -154,6 +154,7 @@ export const zh: Messages = {
   "job.needsReview": "此工单需要后台审核：本机与后台的更改未能合并。没有任何数据丢失，请照常工作。",
   "job.pending": "此工单有 {count} 项更改尚未同步。",
   "job.notFound": "本设备上没有此工单。",
+  "job.conductExceptions": "以下服务规范记录为未做到（工单将进入质量抽检）：",
   "job.closed": "此工单已关闭，无法在此修改。",
 
   "checklist.title": "检查清单",
@@ -169,6 +170,12 @@ export const zh: Messages = {
   "checklist.numberMax": "不大于 {max}",
   "checklist.invalidNumber": "请输入数字",
   "checklist.photoItem": "请在下方“照片”中添加{kind}照片",
+  "checklist.yes": "是",
+  "checklist.no": "否",
+  "checklist.conductReason": "原因？请简要说明，供办公室查看",
+  "checklist.conductReasonNeeded": "选择“否”时须填写简要原因",
+  "checklist.conductSave": "保存原因",
+  "checklist.conductReview": "已如实记录为未做到：不影响完工，工单将进入质量抽检",
   "checklist.saved": "已保存",
 
   "notes.title": "技师记录",
