@@ -97,6 +97,25 @@ pub enum Command {
         #[arg(long)]
         caption: Option<String>,
     },
+    /// Read the serial off a serial-plate photo (a barcode or QR code, on this device) and
+    /// check it against the asset's recorded serial; or scan an image file with --file.
+    ScanSerial {
+        /// The photo's id (as `photo` printed it).
+        #[arg(required_unless_present = "file")]
+        photo: Option<String>,
+        /// Scan this image file instead, without storing it.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["photo", "accept", "note_mismatch"])]
+        file: Option<PathBuf>,
+        /// Record the plate's serial on the job, where the asset has none recorded.
+        #[arg(long, conflicts_with = "note_mismatch")]
+        accept: bool,
+        /// Where the plate differs from the record, leave the office a note saying so.
+        #[arg(long)]
+        note_mismatch: bool,
+        /// The language of that note.
+        #[arg(long, value_enum, default_value = "en")]
+        lang: LangArg,
+    },
     /// Record the customer's signature over the sign-off text (strokes from a JSON file:
     /// [[{"x":..,"y":..,"t":..}, ...], ...]).
     Sign {

@@ -8,7 +8,7 @@ use clap::Parser;
 use onsite_client::{Fault, Replica, ReplicaOptions};
 
 use cli::{Cli, Command, PartAction, YesNo};
-use commands::{jobs, record, replica, sign, sync};
+use commands::{jobs, record, replica, serial, sign, sync};
 use output::Output;
 
 mod cli;
@@ -108,6 +108,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             comment,
         } => record::feedback(r, out, &job, rating, nps, comment.as_deref()),
 
+        Command::ScanSerial {
+            file: Some(file), ..
+        } => serial::scan_file(out, &file),
+        Command::ScanSerial {
+            photo,
+            accept,
+            note_mismatch,
+            lang,
+            ..
+        } => {
+            let then = match (accept, note_mismatch) {
+                (true, _) => serial::Then::Accept,
+                (_, true) => serial::Then::NoteMismatch(lang.into()),
+                _ => serial::Then::Nothing,
+            };
+            serial::scan(r, out, photo.as_deref().unwrap_or_default(), then)
+        }
         Command::SignOffText { job } => sign::sign_off_text(r, out, &job),
         Command::Sign {
             job,

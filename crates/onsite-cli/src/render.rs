@@ -103,6 +103,12 @@ pub fn job_detail(d: &JobDetail) -> String {
             a.serial.as_deref().unwrap_or("-")
         );
     }
+    if let Some(serial) = &wo.plate_serial {
+        let _ = writeln!(
+            out,
+            "plate      serial {serial} (read from the plate on this job)"
+        );
+    }
     if let (Some(s), Some(e)) = (wo.appointment_start, wo.appointment_end) {
         let _ = writeln!(out, "appointment {} - {}", day_hm(&s), hm(&e));
     }

@@ -15,6 +15,7 @@ pub mod records;
 mod replica;
 pub mod report;
 pub mod sample;
+pub mod serial_scan;
 pub mod signature;
 pub mod support;
 pub mod sync;
@@ -33,6 +34,7 @@ pub use queries::{
     SlaTone, SlaView,
 };
 pub use replica::{DB_FILE, Fault, FaultPoint, Replica, ReplicaOptions};
+pub use serial_scan::{PlateCode, SerialScan, SerialSource, SerialVerdict};
 pub use support::{BundleEntry, BundleSource, SupportBundle};
 pub use sync::{RetryPolicy, SyncError, SyncProgress, SyncReport, SyncStatus};
 pub use transfer::{PendingBlob, UPLOAD_CHUNK_BYTES};

@@ -372,7 +372,7 @@ impl Replica {
         )
     }
 
-    fn set_field(&mut self, job: WorkOrderId, field: &str, new: Value) -> Result<()> {
+    pub(crate) fn set_field(&mut self, job: WorkOrderId, field: &str, new: Value) -> Result<()> {
         self.write(|w| {
             let (wo, version) = open_job(w.tx, job)?;
             let mut next = serde_json::to_value(&wo)?;

@@ -99,6 +99,11 @@ pub struct WorkOrder {
     pub result: Option<String>,
     #[serde(default)]
     pub follow_up_needed: bool,
+    /// The serial the technician read off the asset's plate on this visit and accepted,
+    /// where the asset had none recorded (see the serial-plate scan on the device). The
+    /// office's asset record is never overwritten by a device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plate_serial: Option<String>,
     #[serde(default, with = "serde_ts::option")]
     #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub en_route_at: Option<Timestamp>,
@@ -156,6 +161,7 @@ impl WorkOrder {
             work_done: None,
             result: None,
             follow_up_needed: false,
+            plate_serial: None,
             en_route_at: None,
             arrived_at: None,
             started_at: None,
@@ -300,6 +306,7 @@ const CHECKED_FIELDS: &[&str] = &[
     "diagnosis",
     "work_done",
     "result",
+    "plate_serial",
 ];
 
 impl WorkOrder {
@@ -325,6 +332,16 @@ impl WorkOrder {
             "diagnosis" => check_len("the diagnosis", self.diagnosis.as_deref(), TEXT_MAX_CHARS),
             "work_done" => check_len("the work done", self.work_done.as_deref(), TEXT_MAX_CHARS),
             "result" => check_len("the result", self.result.as_deref(), TEXT_MAX_CHARS),
+            "plate_serial" => {
+                if let Some(serial) = &self.plate_serial {
+                    check_present("the serial read from the plate", serial)?;
+                }
+                check_len(
+                    "the serial read from the plate",
+                    self.plate_serial.as_deref(),
+                    SHORT_TEXT_MAX_CHARS,
+                )
+            }
             "reported_at" | "respond_by" | "resolve_by" => {
                 for (what, due) in [
                     ("respond by", self.respond_by),

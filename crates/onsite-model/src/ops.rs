@@ -63,7 +63,13 @@ pub const DISPATCHER_FIELDS: &[&str] = &[
 ];
 
 /// Work-order fields a technician owns: what they found and did.
-pub const TECHNICIAN_FIELDS: &[&str] = &["diagnosis", "work_done", "result", "follow_up_needed"];
+pub const TECHNICIAN_FIELDS: &[&str] = &[
+    "diagnosis",
+    "work_done",
+    "result",
+    "follow_up_needed",
+    "plate_serial",
+];
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{entity} has no field {field:?} that can be set; settable fields: {}", settable.join(", "))]

@@ -531,3 +531,50 @@ async fn openapi_health_and_metrics_are_served() {
     assert!(text.contains("onsite_sync_push_seconds_count"));
     let _ = Arc::clone(&w.store);
 }
+
+#[tokio::test]
+async fn a_serial_read_from_the_plate_syncs_as_a_technician_field_the_office_cannot_set() {
+    let w = world();
+    let app = app(&w);
+    let job = w.job(JobType::Install, Some(&w.alice));
+    let mut dev = w.device(&w.alice);
+    let token = dev.token.clone();
+    let push = |dev: &mut Device, value: Value| {
+        let op = dev.set(job.id, "plate_serial", value, None);
+        serde_json::to_value(dev.request(vec![op])).unwrap()
+    };
+    // The model's rule, run by the server on the pushed op: present, at most 100 characters.
+    for bad in [json!("  "), json!("X".repeat(101))] {
+        dev.seq = 0;
+        let body = push(&mut dev, bad);
+        let res = call(&app, "POST", "/api/v1/sync/push", Some(&token), Some(body)).await;
+        assert_error(&res, 422, "invalid_value");
+    }
+    dev.seq = 0;
+    let body = push(&mut dev, json!("HX3-2026-004417"));
+    let res = call(&app, "POST", "/api/v1/sync/push", Some(&token), Some(body)).await;
+    assert_eq!(res.0, StatusCode::OK, "{}", res.1);
+    assert_eq!(res.1["outcomes"][0]["result"], "applied", "{}", res.1);
+    let stored = w.store.get_work_order(job.id).unwrap();
+    assert_eq!(stored.plate_serial.as_deref(), Some("HX3-2026-004417"));
+
+    // The office sees it on the job and cannot write it.
+    let dana = w.device(&w.dana);
+    let t = Some(dana.token.as_str());
+    let uri = format!("/api/v1/work-orders/{}", job.id);
+    let seen = call(&app, "GET", &uri, t, None).await;
+    assert_eq!(
+        seen.1["work_order"]["plate_serial"], "HX3-2026-004417",
+        "{}",
+        seen.1
+    );
+    let patched = call(
+        &app,
+        "PATCH",
+        &uri,
+        t,
+        Some(json!({"plate_serial": "other"})),
+    )
+    .await;
+    assert_error(&patched, 403, "field_not_owned");
+}

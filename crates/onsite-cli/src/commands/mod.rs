@@ -4,6 +4,7 @@
 pub mod jobs;
 pub mod record;
 pub mod replica;
+pub mod serial;
 pub mod sign;
 pub mod support;
 pub mod sync;

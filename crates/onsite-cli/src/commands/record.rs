@@ -87,7 +87,13 @@ pub fn photo(
         ..PhotoOptions::default()
     };
     let a = r.attach_photo_with(id, file, kind, caption, &opts)?;
+    // A serial-plate photo is read for its barcode or QR code at once.
+    let scan = match kind {
+        PhotoKind::SerialPlate => Some(r.scan_serial_plate(a.photo.id)?),
+        _ => None,
+    };
     let value = serde_json::json!({
+        "serial_scan": scan,
         "photo": a.photo,
         "bytes_in": a.bytes_in,
         "source_width": a.source_width,
@@ -108,7 +114,10 @@ pub fn photo(
             a.thumb_width,
             a.thumb_height,
             a.photo.sha256
-        )
+        ) + &scan
+            .as_ref()
+            .map(|s| format!("{}\n", super::serial::scan_text(s)))
+            .unwrap_or_default()
     })
 }
 

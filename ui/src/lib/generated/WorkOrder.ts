@@ -11,7 +11,13 @@ export type WorkOrder = { id: WorkOrderId,
 /**
  * Human number for display, e.g. `WO-2026-000123`.
  */
-number: string, customer_id: CustomerId, asset_id: AssetId | null, job_type: JobType, priority: Priority, problem: string, reported_at: string, respond_by: string | null, resolve_by: string | null, appointment_start: string | null, appointment_end: string | null, assignee_id: UserId | null, status: WorkOrderStatus, diagnosis: string | null, work_done: string | null, result: string | null, follow_up_needed: boolean, en_route_at: string | null, 
+number: string, customer_id: CustomerId, asset_id: AssetId | null, job_type: JobType, priority: Priority, problem: string, reported_at: string, respond_by: string | null, resolve_by: string | null, appointment_start: string | null, appointment_end: string | null, assignee_id: UserId | null, status: WorkOrderStatus, diagnosis: string | null, work_done: string | null, result: string | null, follow_up_needed: boolean, 
+/**
+ * The serial the technician read off the asset's plate on this visit and accepted,
+ * where the asset had none recorded (see the serial-plate scan on the device). The
+ * office's asset record is never overwritten by a device.
+ */
+plate_serial?: string | null, en_route_at: string | null, 
 /**
  * First arrival on site: the response time is measured here.
  */
