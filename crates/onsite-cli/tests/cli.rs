@@ -46,9 +46,20 @@ fn a_visit_from_the_command_line() {
     ok(d, &["travel", &job]);
     ok(d, &["arrive", &job]);
     ok(d, &["start", &job]);
+    // A conduct standard not met is answered "no" with its reason, and does not block.
+    ok(
+        d,
+        &[
+            "answer",
+            &job,
+            "shoe_covers",
+            "no",
+            "--reason",
+            "Customer asked us to keep shoes on",
+        ],
+    );
     for item in [
         "appointment_confirmed",
-        "shoe_covers",
         "fault_confirmed",
         "test_run_ok",
         "site_cleaned",
@@ -146,6 +157,11 @@ fn a_visit_from_the_command_line() {
     let detail = json(d, &["show", &job]);
     assert_eq!(detail["work_order"]["status"], "completed");
     assert_eq!(detail["parts"][0]["quantity"], 2.0);
+    assert_eq!(detail["conduct_exceptions"][0]["key"], "shoe_covers");
+    assert_eq!(
+        detail["conduct_exceptions"][0]["reason"],
+        "Customer asked us to keep shoes on"
+    );
     assert_eq!(
         detail["missing_for_completion"].as_array().unwrap().len(),
         0
@@ -183,9 +199,18 @@ fn bad_arguments_and_unknown_ids_fail_clearly() {
     let err: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
     assert_eq!(err["code"], "invalid_transition");
 
-    let out = onsite(d, &["answer", &job, "shoe_covers", "maybe"]);
+    let out = onsite(d, &["answer", &job, "test_run_ok", "maybe"]);
     assert_eq!(out.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&out.stderr).contains("answer yes or no"));
+    let out = onsite(d, &["answer", &job, "shoe_covers", "maybe"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("answer yes, or no with --reason"));
+    let out = onsite(d, &["answer", &job, "shoe_covers", "no"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("takes a short reason"));
+    let out = onsite(d, &["answer", &job, "test_run_ok", "no", "--reason", "x"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a conduct item"));
 
     let out = onsite(d, &["answer", &job, "no_such_item", "yes"]);
     assert_eq!(out.status.code(), Some(4));
