@@ -228,9 +228,19 @@ fn completing_with_missing_items_names_each_and_changes_nothing() {
     r.start_work(job).unwrap();
     r.answer(job, "appointment_confirmed", AnswerValue::Check(true))
         .unwrap();
-    r.answer(job, "shoe_covers", AnswerValue::Check(false))
+    r.answer(job, "test_run_ok", AnswerValue::Check(false))
         .unwrap();
+    // A conduct item takes no unticked box: a "no" comes with its reason, and the refusal
+    // stores nothing.
     let ops = op_count(r);
+    let refused = r
+        .answer(job, "shoe_covers", AnswerValue::Check(false))
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("takes a short reason"),
+        "{refused}"
+    );
+    assert_eq!(op_count(r), ops);
     let err = r.complete(job).unwrap_err();
     let Error::CompletionBlocked(blocked) = &err else {
         panic!("{err}")
@@ -278,11 +288,18 @@ fn invalid_steps_and_inputs_are_refused_with_clear_errors() {
     );
     assert_eq!(err.code(), "invalid_transition");
     let err = r
+        .answer(job, "test_run_ok", AnswerValue::Number(3.0))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "item \"test_run_ok\" expects a yes/no answer"
+    );
+    let err = r
         .answer(job, "shoe_covers", AnswerValue::Number(3.0))
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "item \"shoe_covers\" expects a yes/no answer"
+        "item \"shoe_covers\" is a conduct item: answer yes, or no with a short reason"
     );
     let err = r.add_feedback(job, 9, None, None).unwrap_err();
     assert!(err.to_string().contains("choose 1 to 5"));
