@@ -7,17 +7,19 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use base64::Engine as _;
 use onsite_client::photo::PhotoOptions;
 use onsite_client::{
-    Day, JobDetail, JobScope, JobSummary, Replica, ReplicaOptions, SyncReport, end_of_local_day,
-    media_type_of,
+    Day, JobDetail, JobScope, JobSummary, Replica, ReplicaOptions, SerialScan, SyncReport,
+    end_of_local_day, media_type_of,
 };
 use onsite_model::checklist::AnswerValue;
 use onsite_model::entities::{PhotoKind, StrokePoint};
-use onsite_model::ids::{PartUsedId, WorkOrderId};
+use onsite_model::ids::{PartUsedId, PhotoId, WorkOrderId};
 
 use crate::background_sync::{BackgroundSync, SyncSchedule};
 use crate::error::UiError;
 use crate::host::Host;
-use crate::wire::{AppSyncStatus, Session, StepAction, TextField, events};
+use crate::wire::{
+    AppSyncStatus, NoteLanguage, SerialOffer, Session, StepAction, TextField, events,
+};
 
 /// The device as the UI sees it: the replica behind a mutex for commands, and the sync
 /// thread with its own connection to the same replica.
@@ -225,6 +227,44 @@ impl AppState {
         })
     }
 
+    /// Reads the serial off a serial-plate photo (on this device) and checks it against the
+    /// asset's recorded serial. Writes nothing.
+    pub fn scan_serial(&self, photo_id: &str) -> Result<SerialScan, UiError> {
+        let photo = photo_id_of(photo_id)?;
+        Ok(self.replica().scan_serial_plate(photo)?)
+    }
+
+    /// Records the plate's serial on the job, where the asset has none recorded.
+    pub fn accept_plate_serial(&self, photo_id: &str) -> Result<SerialOffer, UiError> {
+        let photo = photo_id_of(photo_id)?;
+        let offer = {
+            let mut r = self.replica();
+            let scan = r.accept_plate_serial(photo)?;
+            let job = r.job(scan.work_order_id)?;
+            SerialOffer { scan, job }
+        };
+        self.emit_status();
+        Ok(offer)
+    }
+
+    /// Leaves the office a note that the plate differs from the record (which stays).
+    pub fn note_serial_mismatch(
+        &self,
+        photo_id: &str,
+        lang: NoteLanguage,
+    ) -> Result<SerialOffer, UiError> {
+        let photo = photo_id_of(photo_id)?;
+        let offer = {
+            let mut r = self.replica();
+            r.note_serial_mismatch(photo, lang.into())?;
+            let scan = r.scan_serial_plate(photo)?;
+            let job = r.job(scan.work_order_id)?;
+            SerialOffer { scan, job }
+        };
+        self.emit_status();
+        Ok(offer)
+    }
+
     /// The stored bytes of a blob as a `data:` URL the webview can show.
     pub fn photo_data(&self, sha256: &str) -> Result<String, UiError> {
         let bytes = self.replica().read_blob(sha256).map_err(|e| match e {
@@ -308,6 +348,12 @@ impl AppState {
             _ => Some(self.login(&server, &username, &password)),
         }
     }
+}
+
+fn photo_id_of(photo_id: &str) -> Result<PhotoId, UiError> {
+    photo_id
+        .parse()
+        .map_err(|_| UiError::new("invalid_input", format!("{photo_id:?} is not a photo id")))
 }
 
 /// How this device is listed in the office: the machine's name.
@@ -659,6 +705,39 @@ pub(crate) mod tests {
             .unwrap_err();
         assert_eq!(e.code, "server_unreachable");
         assert!(e.message.contains("cannot reach the server"));
+        app.stop();
+    }
+
+    #[test]
+    fn a_serial_plate_photo_is_scanned_and_nothing_is_offered_without_a_code() {
+        let (_dir, app, _host) = device(1);
+        let job = app.jobs(JobScope::All).unwrap()[0].id.to_string();
+        let d = app
+            .add_photo(
+                &job,
+                "plate.png",
+                &b64(&png(320, 240, [150, 150, 150])),
+                PhotoKind::SerialPlate,
+                None,
+            )
+            .unwrap();
+        let photo = d.photos[0].id.to_string();
+        let scan = app.scan_serial(&photo).unwrap();
+        assert_eq!(scan.verdict, onsite_client::SerialVerdict::NoCode);
+        assert!(scan.recorded.is_some(), "the sample asset has a serial");
+        assert!(!scan.may_accept && !scan.may_note_mismatch);
+        let json = serde_json::to_value(&scan).unwrap();
+        assert_eq!(json["verdict"], "no_code");
+        let refused = app.accept_plate_serial(&photo).unwrap_err();
+        assert_eq!(refused.code, "invalid_input");
+        let refused = app
+            .note_serial_mismatch(&photo, NoteLanguage::Zh)
+            .unwrap_err();
+        assert_eq!(refused.code, "invalid_input");
+        assert_eq!(
+            app.scan_serial("not-a-photo").unwrap_err().code,
+            "invalid_input"
+        );
         app.stop();
     }
 }

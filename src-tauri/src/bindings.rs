@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use onsite_client::{
-    ChecklistLine, ChecklistProgress, JobDetail, JobScope, JobSummary, SyncProgress, SyncReport,
-    SyncStatus,
+    ChecklistLine, ChecklistProgress, JobDetail, JobScope, JobSummary, PlateCode, SerialScan,
+    SerialSource, SerialVerdict, SyncProgress, SyncReport, SyncStatus,
 };
 use onsite_model::checklist::{
     AnswerValue, ChecklistItem, ConductException, ItemKind, Label, Missing, Phase,
@@ -25,7 +25,7 @@ use onsite_model::wire::ConflictRecord;
 use ts_rs::{Config, TS};
 
 use crate::UiError;
-use crate::wire::{AppSyncStatus, Session, SyncDone, TextField};
+use crate::wire::{AppSyncStatus, NoteLanguage, SerialOffer, Session, SyncDone, TextField};
 
 mod recorded;
 use recorded::RecordedDay;
@@ -46,6 +46,12 @@ fn export(dir: &Path) -> Result<(), ts_rs::ExportError> {
         SyncDone,
         TextField,
         UiError,
+        SerialScan,
+        SerialOffer,
+        SerialVerdict,
+        SerialSource,
+        PlateCode,
+        NoteLanguage,
         JobScope,
         JobSummary,
         JobDetail,

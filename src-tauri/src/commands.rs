@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use onsite_client::{JobDetail, JobScope, JobSummary, SyncReport};
+use onsite_client::{JobDetail, JobScope, JobSummary, SerialScan, SyncReport};
 use onsite_model::checklist::AnswerValue;
 use onsite_model::entities::{PhotoKind, StrokePoint};
 use onsite_model::status::StatusAction;
@@ -11,7 +11,7 @@ use tauri::State;
 
 use crate::UiError;
 use crate::app::AppState;
-use crate::wire::{AppSyncStatus, Session, StepAction, TextField};
+use crate::wire::{AppSyncStatus, NoteLanguage, SerialOffer, Session, StepAction, TextField};
 
 type App<'a> = State<'a, Arc<AppState>>;
 
@@ -133,6 +133,25 @@ async fn photo_data(app: App<'_>, sha256: String) -> Result<String, UiError> {
 }
 
 #[tauri::command]
+async fn scan_serial(app: App<'_>, photo_id: String) -> Result<SerialScan, UiError> {
+    run(&app, move |a| a.scan_serial(&photo_id)).await
+}
+
+#[tauri::command]
+async fn accept_plate_serial(app: App<'_>, photo_id: String) -> Result<SerialOffer, UiError> {
+    run(&app, move |a| a.accept_plate_serial(&photo_id)).await
+}
+
+#[tauri::command]
+async fn note_serial_mismatch(
+    app: App<'_>,
+    photo_id: String,
+    lang: NoteLanguage,
+) -> Result<SerialOffer, UiError> {
+    run(&app, move |a| a.note_serial_mismatch(&photo_id, lang)).await
+}
+
+#[tauri::command]
 async fn sign_off_text(app: App<'_>, job_id: String) -> Result<String, UiError> {
     run(&app, move |a| a.sign_off_text(&job_id)).await
 }
@@ -199,6 +218,9 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         remove_part,
         add_photo,
         photo_data,
+        scan_serial,
+        accept_plate_serial,
+        note_serial_mismatch,
         sign_off_text,
         sign,
         add_feedback,

@@ -1,7 +1,8 @@
 //! The shapes the shell itself adds at the UI boundary: the session, the sync state with
 //! the worker's flags, the outcome of a background sync, and the enums of command args.
 
-use onsite_client::{SyncReport, SyncStatus};
+use onsite_client::report::ReportLanguage;
+use onsite_client::{JobDetail, SerialScan, SyncReport, SyncStatus};
 use onsite_model::ops::Role;
 use onsite_model::status::StatusAction;
 use serde::{Deserialize, Serialize};
@@ -86,6 +87,32 @@ pub enum TextField {
     Diagnosis,
     WorkDone,
     Result,
+}
+
+/// A serial-plate scan, with the job as it stands after the technician acted on it.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct SerialOffer {
+    pub scan: SerialScan,
+    pub job: JobDetail,
+}
+
+/// The language of a note written for the office: the one the technician's UI shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum NoteLanguage {
+    En,
+    Zh,
+}
+
+impl From<NoteLanguage> for ReportLanguage {
+    fn from(l: NoteLanguage) -> Self {
+        match l {
+            NoteLanguage::En => ReportLanguage::English,
+            NoteLanguage::Zh => ReportLanguage::Chinese,
+        }
+    }
 }
 
 /// Names of the events the shell emits.

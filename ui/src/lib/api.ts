@@ -10,7 +10,10 @@ import type {
   JobDetail,
   JobScope,
   JobSummary,
+  NoteLanguage,
   PhotoKind,
+  SerialOffer,
+  SerialScan,
   Session,
   StatusAction,
   StrokePoint,
@@ -80,6 +83,17 @@ export const addPhoto = (jobId: string, photo: NewPhoto) =>
 
 /** A data URL of the photo (thumbnail or full image) stored on this device. */
 export const photoData = (sha256: string) => call<string>("photo_data", { sha256 });
+
+/** Reads a serial-plate photo's barcode or QR code on this device and checks it against the record. */
+export const scanSerial = (photoId: string) => call<SerialScan>("scan_serial", { photoId });
+
+/** Records the plate's serial on the job, where the asset has none recorded. */
+export const acceptPlateSerial = (photoId: string) =>
+  call<SerialOffer>("accept_plate_serial", { photoId });
+
+/** Leaves the office a note (in `lang`) that the plate differs from the record. */
+export const noteSerialMismatch = (photoId: string, lang: NoteLanguage) =>
+  call<SerialOffer>("note_serial_mismatch", { photoId, lang });
 
 export const sign = (jobId: string, signerName: string, strokes: StrokePoint[][]) =>
   call<JobDetail>("sign", { jobId, signerName, strokes });
