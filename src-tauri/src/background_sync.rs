@@ -218,6 +218,20 @@ impl Worker {
             Err(_) => {}
         }
         let result = result.map_err(UiError::from);
+        // The log support reads: counts and codes only, never a token or a field's value.
+        match &result {
+            Ok(r) => tracing::info!(
+                pushed = r.pushed,
+                applied = r.applied,
+                merged = r.merged,
+                conflicts = r.conflicts,
+                rejected = r.rejected,
+                pulled_rows = r.pulled_rows,
+                blobs_uploaded = r.blobs_uploaded,
+                "sync done"
+            ),
+            Err(e) => tracing::warn!(code = %e.code, "sync failed: {}", e.message),
+        }
         let done = match &result {
             Ok(report) => SyncDone::Done {
                 report: report.clone(),
