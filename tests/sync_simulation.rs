@@ -233,7 +233,13 @@ fn run(s: &Scenario, totals: &mut Totals) -> Result<(), TestCaseError> {
                         drop(r.set_diagnosis(j, &format!("diagnosis {text} from {}", d.name)))
                     }
                     Action::Answer { done, .. } => {
-                        drop(r.answer(j, "shoe_covers", AnswerValue::Check(*done)))
+                        // A conduct item: yes, or no with the device's own reason.
+                        let value = if *done {
+                            AnswerValue::Check(true)
+                        } else {
+                            AnswerValue::No(format!("not worn, says {}", d.name))
+                        };
+                        drop(r.answer(j, "shoe_covers", value))
                     }
                     Action::Step { step, .. } => drop(match step {
                         StatusAction::StartTravel => r.start_travel(j),
