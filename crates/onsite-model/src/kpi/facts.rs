@@ -10,9 +10,11 @@ use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::checklist::AnswerValue;
+use crate::entities::{ChecklistAnswer, Feedback, WorkOrder};
 use crate::ids::{CustomerId, UserId, WorkOrderId};
 use crate::kinds::{JobType, Priority};
 use crate::sla::SlaPolicy;
+use crate::status::WorkOrderStatus;
 use crate::text_enum::text_enum;
 use crate::time::{Timestamp, serde_ts};
 
@@ -73,6 +75,53 @@ pub struct JobFacts {
 }
 
 impl JobFacts {
+    /// The facts of one job as its rows record them: the work order, its checklist answers
+    /// and the customer's feedback (the latest counts). Times are the recorded event times,
+    /// so a job synced days late gives the same facts as one synced at once.
+    ///
+    /// - `completed_at` is set only once the job is done ([`WorkOrder::is_done`]).
+    /// - `result`: a completed job with a follow-up visit needed was not fixed on this visit;
+    ///   otherwise it was.
+    /// - Not recorded on these rows, left for their callers: `revisit_of`, callbacks,
+    ///   complaints and review marks.
+    pub fn of_job<'a>(
+        wo: &WorkOrder,
+        answers: impl IntoIterator<Item = &'a ChecklistAnswer>,
+        feedback: &[Feedback],
+    ) -> Self {
+        let mut f = Self::reported(
+            wo.id,
+            wo.customer_id,
+            wo.job_type,
+            wo.priority,
+            wo.reported_at,
+        );
+        f.number = wo.number.clone();
+        f.assignee_id = wo.assignee_id;
+        f.respond_by = wo.respond_by;
+        f.resolve_by = wo.resolve_by;
+        f.appointment_start = wo.appointment_start;
+        f.appointment_end = wo.appointment_end;
+        f.arrived_at = wo.arrived_at;
+        f.cancelled = wo.status == WorkOrderStatus::Cancelled;
+        if wo.is_done() {
+            f.completed_at = wo.completed_at;
+            f.result = Some(if wo.follow_up_needed {
+                JobResult::NotFixed
+            } else {
+                JobResult::Fixed
+            });
+        }
+        if let Some(latest) = feedback.iter().max_by_key(|fb| (fb.created_at, fb.id)) {
+            f.rating = Some(latest.rating);
+            f.nps = latest.nps;
+        }
+        f.conduct = ConductFacts::from_answers(
+            answers.into_iter().map(|a| (a.item_key.as_str(), &a.value)),
+        );
+        f
+    }
+
     /// Completed (and so done) and not cancelled: the jobs outcome KPIs are measured over.
     pub fn is_completed(&self) -> bool {
         self.completed_at.is_some() && !self.cancelled

@@ -19,6 +19,8 @@ mod tally;
 mod tests;
 #[cfg(test)]
 mod tests_groups;
+#[cfg(test)]
+mod tests_records;
 
 use std::collections::HashMap;
 
