@@ -1,5 +1,7 @@
 //! From bytes to pixels: the format by magic bytes (HEIC and others refused with advice),
-//! the JPEG structure walked to its end marker, and decoding under [`image::Limits`].
+//! the JPEG structure walked to its end marker, and decoding: a JPEG through libjpeg-turbo
+//! at the DCT scale the stored size needs, anything else (and a JPEG libjpeg-turbo will not
+//! read cleanly) through the `image` crate under [`image::Limits`].
 
 use std::io::Cursor;
 use std::path::Path;
@@ -9,7 +11,9 @@ use image::codecs::png::PngDecoder;
 use image::codecs::webp::WebPDecoder;
 use image::{DynamicImage, ImageDecoder, ImageError, Limits};
 
+use super::jpeg::{self, DctScale, dct_scale_for};
 use super::limits::{PhotoOptions, check_dimensions, refuse};
+use super::transform::fit_long_edge;
 use crate::error::{Error, PhotoProblem, Result};
 
 /// The input formats the pipeline decodes.
@@ -154,27 +158,58 @@ pub(super) fn check_jpeg_structure(bytes: &[u8]) -> std::result::Result<(), &'st
     Err("cut off before its end marker")
 }
 
-/// Reads the declared dimensions, refuses bombs, then decodes under [`Limits`].
+/// Pixels as decoded, and what the file declared.
+pub(super) struct Decoded {
+    /// At the file's size, or smaller by `scale` when decoded at a DCT scale.
+    pub(super) image: DynamicImage,
+    pub(super) source_width: u32,
+    pub(super) source_height: u32,
+    pub(super) scale: DctScale,
+}
+
+/// Reads the declared dimensions, refuses bombs, then decodes: a JPEG at the strongest DCT
+/// reduction that still covers `opts.long_edge`, other formats whole under [`Limits`].
 pub(super) fn decode(
     file: &Path,
     bytes: &[u8],
     format: InputFormat,
     opts: &PhotoOptions,
-) -> Result<(DynamicImage, u32, u32)> {
+) -> Result<Decoded> {
+    let whole = |(image, source_width, source_height)| Decoded {
+        image,
+        source_width,
+        source_height,
+        scale: DctScale::FULL,
+    };
     match format {
         InputFormat::Jpeg => {
+            if let Ok((w, h)) = jpeg::read_dimensions(bytes) {
+                check_dimensions(file, w, h, opts)?;
+                let scale = dct_scale_for((w, h), fit_long_edge(w, h, opts.long_edge));
+                // Anything libjpeg-turbo stumbles on, even with a mere warning (damaged data
+                // it papered over, CMYK, an unusual sampling), goes the pure-Rust way below,
+                // which accepts and refuses exactly what it always did.
+                if let Ok(image) = jpeg::decode_scaled(bytes, (w, h), scale) {
+                    return Ok(Decoded {
+                        image: DynamicImage::ImageRgb8(image),
+                        source_width: w,
+                        source_height: h,
+                        scale,
+                    });
+                }
+            }
             let d =
                 JpegDecoder::new(Cursor::new(bytes)).map_err(|e| decode_error(file, e, opts))?;
-            decode_with(file, d, opts)
+            decode_with(file, d, opts).map(whole)
         }
         InputFormat::Png => {
             let d = PngDecoder::new(Cursor::new(bytes)).map_err(|e| decode_error(file, e, opts))?;
-            decode_with(file, d, opts)
+            decode_with(file, d, opts).map(whole)
         }
         InputFormat::WebP => {
             let d =
                 WebPDecoder::new(Cursor::new(bytes)).map_err(|e| decode_error(file, e, opts))?;
-            decode_with(file, d, opts)
+            decode_with(file, d, opts).map(whole)
         }
     }
 }

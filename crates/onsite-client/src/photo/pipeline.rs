@@ -8,7 +8,7 @@ use onsite_model::time::Timestamp;
 use super::decode::{InputFormat, check_jpeg_structure, decode, sniff};
 use super::exif::read_exif;
 use super::limits::{PhotoOptions, refuse, too_large};
-use super::transform::{encode_jpeg, fit_long_edge, orient, resize, to_rgb};
+use super::transform::{encode_jpeg, fit_long_edge, orient, resize, resized_copy, to_rgb};
 use crate::blobs::content_address;
 use crate::error::{PhotoProblem, Result};
 
@@ -19,6 +19,7 @@ pub struct StageTimes {
     pub resize: Duration,
     pub orient: Duration,
     pub encode: Duration,
+    /// Made beside the encode, on a second thread: this overlaps `encode`.
     pub thumbnail: Duration,
     pub hash: Duration,
     /// Writing blobs and the original, and the database transaction.
@@ -33,6 +34,11 @@ pub struct ProcessedPhoto {
     /// Dimensions the file declared (before orientation).
     pub source_width: u32,
     pub source_height: u32,
+    /// What the decoder produced: smaller than the source when a JPEG was decoded at a DCT
+    /// scale of `dct_scale`/8 (8 when decoded whole).
+    pub decoded_width: u32,
+    pub decoded_height: u32,
+    pub dct_scale: u8,
     /// EXIF orientation found (1 when absent).
     pub orientation: u8,
     pub jpeg: Vec<u8>,
@@ -66,8 +72,11 @@ pub fn process_photo(file: &Path, bytes: &[u8], opts: &PhotoOptions) -> Result<P
     }
 
     let started = Instant::now();
-    let (image, source_width, source_height) = decode(file, bytes, format, opts)?;
-    let image = to_rgb(image);
+    let decoded = decode(file, bytes, format, opts)?;
+    let (source_width, source_height) = (decoded.source_width, decoded.source_height);
+    let dct_scale = decoded.scale.eighths();
+    let image = to_rgb(decoded.image);
+    let (decoded_width, decoded_height) = image.dimensions();
     let decode_time = started.elapsed();
 
     let exif = read_exif(bytes, opts.naive_time_offset);
@@ -81,16 +90,32 @@ pub fn process_photo(file: &Path, bytes: &[u8], opts: &PhotoOptions) -> Result<P
     let image = orient(image, exif.orientation);
     let orient_time = started.elapsed();
 
-    let started = Instant::now();
-    let jpeg = encode_jpeg(file, &image, opts.jpeg_quality)?;
-    let encode_time = started.elapsed();
-
-    let started = Instant::now();
+    // The thumbnail is made from the upright, resized picture on a second thread while that
+    // picture is encoded: its stage time overlaps the encode's.
     let (tw, th) = fit_long_edge(image.width(), image.height(), opts.thumb_long_edge);
     let (width, height) = image.dimensions();
-    let thumb_image = resize(file, image, tw, th)?;
-    let thumb = encode_jpeg(file, &thumb_image, opts.thumb_quality)?;
-    let thumb_time = started.elapsed();
+    let ((jpeg, encode_time), (thumb, thumb_time)) = std::thread::scope(|s| {
+        let thumbnail = s.spawn(|| {
+            let started = Instant::now();
+            let thumb = resized_copy(file, &image, tw, th)
+                .and_then(|t| encode_jpeg(file, &t, opts.thumb_quality));
+            (thumb, started.elapsed())
+        });
+        let started = Instant::now();
+        let jpeg = encode_jpeg(file, &image, opts.jpeg_quality);
+        let encoded = (jpeg, started.elapsed());
+        let thumb = thumbnail.join().unwrap_or_else(|_| {
+            (
+                Err(refuse(
+                    PhotoProblem::Corrupt,
+                    format!("{name}: the thumbnail could not be made"),
+                )),
+                Duration::ZERO,
+            )
+        });
+        (encoded, thumb)
+    });
+    let (jpeg, thumb) = (jpeg?, thumb?);
 
     let started = Instant::now();
     let sha256 = content_address(&jpeg);
@@ -102,6 +127,9 @@ pub fn process_photo(file: &Path, bytes: &[u8], opts: &PhotoOptions) -> Result<P
         bytes_in: bytes.len() as u64,
         source_width,
         source_height,
+        decoded_width,
+        decoded_height,
+        dct_scale,
         orientation: exif.orientation,
         jpeg,
         sha256,

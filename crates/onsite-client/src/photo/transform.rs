@@ -3,12 +3,12 @@
 
 use std::path::Path;
 
-use fast_image_resize::images::Image as ResizeImage;
+use fast_image_resize::images::{Image as ResizeImage, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
-use image::codecs::jpeg::JpegEncoder;
 use image::metadata::Orientation;
-use image::{DynamicImage, ImageEncoder, RgbImage};
+use image::{DynamicImage, RgbImage};
 
+use super::jpeg;
 use super::limits::refuse;
 use crate::error::{PhotoProblem, Result};
 
@@ -48,6 +48,12 @@ pub(super) fn resize(file: &Path, rgb: RgbImage, w: u32, h: u32) -> Result<RgbIm
     if rgb.dimensions() == (w, h) {
         return Ok(rgb);
     }
+    resized_copy(file, &rgb, w, h)
+}
+
+/// A resized copy, the source left as it is (the thumbnail is made from the stored picture
+/// while that is being encoded).
+pub(super) fn resized_copy(file: &Path, rgb: &RgbImage, w: u32, h: u32) -> Result<RgbImage> {
     let (sw, sh) = rgb.dimensions();
     let failed = |e: String| {
         refuse(
@@ -58,8 +64,8 @@ pub(super) fn resize(file: &Path, rgb: RgbImage, w: u32, h: u32) -> Result<RgbIm
             ),
         )
     };
-    let src = ResizeImage::from_vec_u8(sw, sh, rgb.into_raw(), PixelType::U8x3)
-        .map_err(|e| failed(e.to_string()))?;
+    let src =
+        ImageRef::new(sw, sh, rgb.as_raw(), PixelType::U8x3).map_err(|e| failed(e.to_string()))?;
     let mut dst = ResizeImage::new(w, h, PixelType::U8x3);
     Resizer::new()
         .resize(
@@ -83,22 +89,14 @@ pub(super) fn orient(image: RgbImage, orientation: u8) -> RgbImage {
     }
 }
 
+/// Encodes with libjpeg-turbo (4:2:0 chroma, see [`jpeg::encode`]).
 pub(super) fn encode_jpeg(file: &Path, image: &RgbImage, quality: u8) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(image.as_raw().len() / 8);
-    JpegEncoder::new_with_quality(&mut out, quality)
-        .write_image(
-            image.as_raw(),
-            image.width(),
-            image.height(),
-            image::ExtendedColorType::Rgb8,
+    jpeg::encode(image, quality).map_err(|e| {
+        refuse(
+            PhotoProblem::Corrupt,
+            format!("{} could not be re-encoded ({})", file.display(), e.0),
         )
-        .map_err(|e| {
-            refuse(
-                PhotoProblem::Corrupt,
-                format!("{} could not be re-encoded ({e})", file.display()),
-            )
-        })?;
-    Ok(out)
+    })
 }
 
 #[cfg(test)]
