@@ -146,6 +146,8 @@ const MATRIX: &[(&str, &str, [Expect; 7])] = &[
     ("HEAD", "/api/v1/blobs/{sha256}", device(200)),
     ("PATCH", "/api/v1/blobs/{sha256}", device(204)),
     ("POST", "/api/v1/blobs/{sha256}/finish", device(200)),
+    // Technicians read the KPIs of their own jobs; the office those of every job.
+    ("GET", "/api/v1/kpis", device(200)),
     ("GET", "/api/v1/users", office(200)),
     ("POST", "/api/v1/users", office(201)),
     ("GET", "/api/v1/devices", office(200)),

@@ -5,6 +5,7 @@ mod blobs;
 mod bounds;
 mod events;
 mod extract;
+mod kpis;
 mod login;
 mod office;
 pub mod openapi;

@@ -93,6 +93,12 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "Verify the whole upload by its sha256 and store it",
         post(blobs::finish)
     ),
+    endpoint!(
+        GET "/api/v1/kpis",
+        "office",
+        "Service KPIs over the jobs the caller may see (technicians their own), at the server's clock: ?group=day|iso_week|technician|job_type|priority|customer, utc_offset_minutes, revisit_window_days, arrival_grace_minutes -> KpiReport",
+        get(super::kpis::kpis)
+    ),
     endpoint!(GET "/api/v1/users", "office", "List users", get(office::list_users)),
     endpoint!(POST "/api/v1/users", "office", "Add a user", post(office::create_user)),
     endpoint!(GET "/api/v1/devices", "office", "List devices", get(office::list_devices)),

@@ -142,6 +142,24 @@ pub struct WorkOrderFilter {
     pub awaiting_evidence: Option<bool>,
 }
 
+/// The service KPIs of the jobs a caller may see (`onsite_model::kpi`), overall and, when
+/// asked, per group.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KpiReport {
+    /// Work orders the figures were computed over (any status).
+    pub jobs: usize,
+    pub all: onsite_model::kpi::Kpis,
+    /// One entry per group with jobs, in key order (oldest period first); empty when no
+    /// grouping was asked for.
+    pub groups: Vec<KpiGroup>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KpiGroup {
+    pub key: onsite_model::kpi::GroupKey,
+    pub kpis: onsite_model::kpi::Kpis,
+}
+
 /// One work order with everything recorded on it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WorkOrderDetail {
@@ -227,6 +245,14 @@ pub trait Store: Send + Sync {
     fn work_order_detail_for(&self, who: &Principal, id: WorkOrderId) -> Result<WorkOrderDetail>;
     fn resolve_conflict(&self, id: ConflictId, keep: Value) -> Result<ConflictRecord>;
     fn list_conflicts(&self, open_only: bool) -> Result<Vec<ConflictRecord>>;
+    /// The KPIs of the jobs `who` may see (technicians their own), at the store's clock
+    /// (`opts.now` is replaced by it), grouped by `group` when given.
+    fn kpis_for(
+        &self,
+        who: &Principal,
+        opts: onsite_model::kpi::KpiOptions,
+        group: Option<onsite_model::kpi::Group>,
+    ) -> Result<KpiReport>;
 
     /// Notes that the blob store now holds `sha256` in full and releases every completed job
     /// that was waiting for it (each gets a fresh `server_seq`). Idempotent. Returns the jobs

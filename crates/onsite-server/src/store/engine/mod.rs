@@ -9,6 +9,7 @@
 //! - `office`, `reference`, `review` — the office's writes and reads;
 //! - `accounts` — users, sign-in, devices; `access` — who may see and do what;
 //! - `pull` — pages of a device's view and its whole state;
+//! - `kpis` — the service KPIs over the jobs a caller may see (the model computes them);
 //! - `audience` — whom a committed write concerns, told through a change notice.
 
 pub mod access;
@@ -18,6 +19,7 @@ mod blob_owners;
 mod blob_refs;
 mod context;
 mod import;
+mod kpis;
 mod merge;
 mod office;
 mod pull;
@@ -45,8 +47,8 @@ pub use onsite_model::merge::FIELD_RULE;
 
 use super::backend::{Backend, Counter};
 use super::interface::{
-    BlobReferences, DeviceInfo, NewAsset, NewCustomer, NewUser, NewWorkOrder, Principal, Snapshot,
-    Store, WorkOrderDetail, WorkOrderFilter,
+    BlobReferences, DeviceInfo, KpiReport, NewAsset, NewCustomer, NewUser, NewWorkOrder, Principal,
+    Snapshot, Store, WorkOrderDetail, WorkOrderFilter,
 };
 use crate::error::Result;
 use crate::live::ChangeFeed;
@@ -160,6 +162,15 @@ impl<B: Backend> Store for Engine<B> {
     }
     fn list_conflicts(&self, open_only: bool) -> Result<Vec<ConflictRecord>> {
         Engine::list_conflicts(self, open_only)
+    }
+    fn kpis_for(
+        &self,
+        who: &Principal,
+        mut opts: onsite_model::kpi::KpiOptions,
+        group: Option<onsite_model::kpi::Group>,
+    ) -> Result<KpiReport> {
+        opts.now = self.clock.now();
+        Engine::kpis_for(self, who, &opts, group)
     }
 
     fn record_blob(&self, sha256: &str, size: u64) -> Result<Vec<WorkOrderId>> {
