@@ -7,6 +7,7 @@ pub mod db;
 mod error;
 mod exchange;
 mod import;
+mod kpis;
 mod live;
 mod local_day;
 pub mod photo;
@@ -27,6 +28,7 @@ pub use blobs::{content_address, media_type_of};
 pub use error::{Error, PhotoProblem, Result};
 pub use exchange::SyncExchange;
 pub use import::{ImportFile, ImportSummary};
+pub use kpis::{MyKpis, WeekKpis};
 pub use live::{LiveChanges, LiveEvent, LiveOptions};
 pub use local_day::end_of_local_day;
 pub use queries::{
