@@ -66,6 +66,9 @@ fn format_name(f: BarcodeFormat) -> &'static str {
 
 /// The first code found in `image`, or `None` when the photo holds none that can be read.
 pub fn find_code(image: &GrayImage) -> Option<PlateCode> {
+    if image.width() == 0 || image.height() == 0 {
+        return None;
+    }
     let upright = decode(image, plate_formats(), true);
     upright
         .or_else(|| {
@@ -106,8 +109,13 @@ fn decode(
 pub(super) fn turned(image: &GrayImage, deg: f32) -> GrayImage {
     let (w, h) = image.dimensions();
     let (sin, cos) = deg.to_radians().sin_cos();
-    let out_w = (w as f32 * cos.abs() + h as f32 * sin.abs()).ceil() as u32;
-    let out_h = (w as f32 * sin.abs() + h as f32 * cos.abs()).ceil() as u32;
+    // Less a hair, so a quarter turn's float error does not add a column.
+    let out_w = (w as f32 * cos.abs() + h as f32 * sin.abs() - 0.01)
+        .ceil()
+        .max(1.0) as u32;
+    let out_h = (w as f32 * sin.abs() + h as f32 * cos.abs() - 0.01)
+        .ceil()
+        .max(1.0) as u32;
     let mean = {
         let sum: u64 = image.as_raw().iter().map(|&v| v as u64).sum();
         (sum / (w as u64 * h as u64).max(1)) as u8
