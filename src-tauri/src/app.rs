@@ -115,6 +115,13 @@ impl AppState {
         Ok(r.jobs(scope, Day { end })?)
     }
 
+    /// The technician's own KPIs over the jobs on this device, days and weeks in the
+    /// device's local time zone.
+    pub fn my_kpis(&self) -> Result<onsite_client::MyKpis, UiError> {
+        let offset_minutes = chrono::Local::now().offset().local_minus_utc() / 60;
+        Ok(self.replica().my_kpis(offset_minutes)?)
+    }
+
     pub fn job(&self, job_id: &str) -> Result<JobDetail, UiError> {
         let r = self.replica();
         let id = r.resolve_job(job_id)?;

@@ -61,6 +61,7 @@ fn export(dir: &Path) -> Result<(), ts_rs::ExportError> {
         SyncReport,
         SyncProgress,
         onsite_client::SupportBundle,
+        onsite_client::MyKpis,
         AnswerValue,
         ChecklistItem,
         ConductException,

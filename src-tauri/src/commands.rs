@@ -202,6 +202,12 @@ async fn export_support_bundle(app: App<'_>) -> Result<onsite_client::SupportBun
     run(&app, |a| a.export_support_bundle()).await
 }
 
+/// The technician's own service KPIs, computed on the device by the model.
+#[tauri::command]
+async fn my_kpis(app: App<'_>) -> Result<onsite_client::MyKpis, UiError> {
+    run(&app, |a| a.my_kpis()).await
+}
+
 /// Every command the UI may call (ui/src/lib/api.ts calls them by these names).
 pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
@@ -228,5 +234,6 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         sync_now,
         service_report_html,
         export_support_bundle,
+        my_kpis,
     ]
 }

@@ -36,6 +36,8 @@ pub struct RecordedDay {
     pub worked: WorkedJob,
     /// `service_report_html {jobId}` of the completed job.
     pub report_html: BTreeMap<String, String>,
+    /// `my_kpis` at the end of the morning (weeks in UTC).
+    pub my_kpis: onsite_client::MyKpis,
 }
 
 /// One maintenance job in progress, before and after a technician's changes.
@@ -194,5 +196,6 @@ pub fn record() -> RecordedDay {
             on_hold,
         },
         report_html,
+        my_kpis: r.my_kpis(0).expect("kpis"),
     }
 }

@@ -39,6 +39,8 @@ export function installPreview(params: URLSearchParams = new URLSearchParams(loc
         case "step":
           if (args.jobId === worked.started.work_order.id && args.action === "hold") return worked.on_hold;
           return notSaved();
+        case "my_kpis":
+          return day.my_kpis;
         case "service_report_html":
           return day.report_html[String(args.jobId)] ?? refuse("invalid_input", "the recording has no report of this job");
         case "photo_data":

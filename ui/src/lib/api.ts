@@ -22,7 +22,7 @@ import type {
   SyncReport,
   TextField,
 } from "./generated";
-import type { SupportBundle } from "./generated";
+import type { MyKpis, SupportBundle } from "./generated";
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
   try {
@@ -36,6 +36,8 @@ export const session = () => call<Session>("session");
 
 /** Writes a support bundle into the data folder (log, sync status, change-log summary). */
 export const exportSupportBundle = () => call<SupportBundle>("export_support_bundle");
+
+export const myKpis = () => call<MyKpis>("my_kpis");
 
 export const login = (serverUrl: string, username: string, password: string) =>
   call<Session>("login", { serverUrl, username, password });

@@ -65,6 +65,12 @@ export function formatRelative(ts: string | Date, now: Date = new Date()): strin
   return rtf.format(Math.round(diffSec / 86400), "day");
 }
 
+/** A share as a whole percentage ("83 %"), or "–" when there was nothing to count. */
+export function formatPercent(ratio: number | null): string {
+  if (ratio === null) return "–";
+  return new Intl.NumberFormat(localeTag(), { style: "percent", maximumFractionDigits: 0 }).format(ratio);
+}
+
 export function formatNumber(n: number): string {
   return new Intl.NumberFormat(localeTag(), { maximumFractionDigits: 3 }).format(n);
 }

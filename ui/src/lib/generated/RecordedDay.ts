@@ -2,6 +2,7 @@
 import type { AppSyncStatus } from "./AppSyncStatus";
 import type { JobDetail } from "./JobDetail";
 import type { JobSummary } from "./JobSummary";
+import type { MyKpis } from "./MyKpis";
 import type { Session } from "./Session";
 import type { WorkedJob } from "./WorkedJob";
 
@@ -32,4 +33,8 @@ worked: WorkedJob,
 /**
  * `service_report_html {jobId}` of the completed job.
  */
-report_html: { [key in string]: string }, };
+report_html: { [key in string]: string }, 
+/**
+ * `my_kpis` at the end of the morning (weeks in UTC).
+ */
+my_kpis: MyKpis, };
