@@ -214,6 +214,18 @@ test("a technician signs in, works a visit and it reaches the office", { timeout
     await d.screenshot("online-08-synced");
     assertCompletedOnServer(await officeView(server, job.id), job.keys);
 
+    // The technician's own figures, worked out on the device, agree with the server's for
+    // the same jobs; the visit just completed counts, shoe covers "no" against conduct.
+    const mine = await d.invoke("my_kpis", {});
+    const theirs = await (await server.as("alice"))("/api/v1/kpis");
+    assert.ok(mine.all.completed >= 1);
+    for (const key of ["completed", "first_time_fix", "conduct_all_items", "response_sla"]) {
+      assert.deepEqual(mine.all[key], theirs.all[key], `${key}: device and server agree`);
+    }
+    await d.exec(`document.querySelector('[data-testid="my-kpis"]').scrollIntoView({ block: "start", behavior: "instant" })`);
+    assert.match(await d.text(await d.wait("kpi-completed")), new RegExp(String(mine.all.completed)));
+    await d.screenshot("online-08c-my-figures");
+
     // Online, the app holds the server's live channel: a job the office gives alice now
     // shows up on her list without a tap on Sync.
     await waitFor("the live channel", async () => (await d.attr(await d.wait("sync-state"), "data-state")) === "live", 30_000);
