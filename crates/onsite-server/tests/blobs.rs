@@ -11,8 +11,8 @@ use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode};
 use blob_support::TestBlobs;
-use common::{Device, World, step, world};
-use onsite_model::wire::{OpResult, RowKind};
+use common::{Device, World, push_applied, step, world};
+use onsite_model::wire::RowKind;
 use onsite_model::{Change, EntityKind, JobType, StatusAction as A, WorkOrderStatus as S};
 use onsite_server::api::{AppState, router};
 use onsite_server::blobs::BlobStore;
@@ -479,17 +479,7 @@ async fn a_completion_waits_for_its_evidence_and_converges_when_it_arrives<B: Te
         *evidence = vec![sa.clone(), sb.clone()];
     }
     ops.push(complete);
-    let res = w
-        .store
-        .apply_push(&dev.principal, &dev.request(ops))
-        .unwrap();
-    assert!(
-        res.outcomes
-            .iter()
-            .all(|o| matches!(o.result, OpResult::Applied { .. })),
-        "{:?}",
-        res.outcomes
-    );
+    push_applied(&w, &dev, ops);
     let wo = w.store.get_work_order(job.id).unwrap();
     assert_eq!(wo.status, S::Completed);
     assert_eq!(
@@ -678,20 +668,7 @@ fn rows_pushed_while_collecting_keep_their_blobs<Db: common::TestBackend>() {
         Change::Delete { old },
         Some(u64::MAX),
     );
-    let res = w
-        .store
-        .apply_push(
-            &dev.principal,
-            &dev.request(vec![photo, doomed, signature, tombstone]),
-        )
-        .unwrap();
-    assert!(
-        res.outcomes
-            .iter()
-            .all(|o| matches!(o.result, OpResult::Applied { .. })),
-        "{:?}",
-        res.outcomes
-    );
+    push_applied(&w, &dev, vec![photo, doomed, signature, tombstone]);
     // The bytes arrive after their rows (the op may travel first); `late` never does.
     for h in [&early, &loose, &png, &deleted] {
         w.store.record_blob(h, 5).unwrap();

@@ -3,26 +3,11 @@
 
 mod common;
 
-use common::{Device, TestBackend, World, step, world_on};
+use common::{Device, TestBackend, World, push_applied, step, world_on};
 use onsite_model::kpi::{ConductItem, Group, GroupKey, KpiOptions, Rate};
 use onsite_model::time::parse_ts;
-use onsite_model::wire::OpResult;
 use onsite_model::{Change, EntityKind, JobType, StatusAction as A, WorkOrderStatus as S};
 use serde_json::json;
-
-fn push_all(w: &World, dev: &mut Device, ops: Vec<onsite_model::Op>) {
-    let res = w
-        .store
-        .apply_push(&dev.principal, &dev.request(ops))
-        .unwrap();
-    assert!(
-        res.outcomes
-            .iter()
-            .all(|o| matches!(o.result, OpResult::Applied { .. })),
-        "{:?}",
-        res.outcomes
-    );
-}
 
 /// Works an inspection from arrival to completion, shoe covers answered "no" with a reason,
 /// and records the customer's 2 stars and NPS 5.
@@ -65,7 +50,7 @@ fn inspect_with_a_conduct_no(w: &World, dev: &mut Device, job: &onsite_model::Wo
         None,
     ));
     ops.push(step(dev, job.id, A::Complete, S::InProgress, S::Completed));
-    push_all(w, dev, ops);
+    push_applied(w, dev, ops);
 }
 
 fn kpis_are_computed_from_the_stored_record_and_technicians_see_their_own<B: TestBackend>() {

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Device, TestBackend, World, note_row, step, world_on};
+use common::{Device, TestBackend, World, note_row, push_applied, step, world_on};
 use onsite_model::wire::{OpResult, RowKind, page_checksum};
 use onsite_model::{Change, EntityKind, JobType, StatusAction as A, WorkOrderStatus as S};
 use onsite_server::Error;
@@ -167,17 +167,7 @@ fn work_to_in_progress(w: &World, dev: &mut Device, job: onsite_model::WorkOrder
         step(dev, job, A::Arrive, S::EnRoute, S::OnSite),
         step(dev, job, A::StartWork, S::OnSite, S::InProgress),
     ];
-    let res = w
-        .store
-        .apply_push(&dev.principal, &dev.request(ops))
-        .unwrap();
-    assert!(
-        res.outcomes
-            .iter()
-            .all(|o| matches!(o.result, OpResult::Applied { .. })),
-        "{:?}",
-        res.outcomes
-    );
+    push_applied(w, dev, ops);
     assert_eq!(w.store.get_work_order(job).unwrap().status, S::InProgress);
 }
 

@@ -293,6 +293,21 @@ impl Device {
     }
 }
 
+/// Pushes `ops` from `dev` and asserts every one was applied.
+pub fn push_applied(w: &World, dev: &Device, ops: Vec<Op>) {
+    let res = w
+        .store
+        .apply_push(&dev.principal, &dev.request(ops))
+        .unwrap();
+    assert!(
+        res.outcomes
+            .iter()
+            .all(|o| matches!(o.result, onsite_model::wire::OpResult::Applied { .. })),
+        "{:?}",
+        res.outcomes
+    );
+}
+
 pub fn step(
     dev: &mut Device,
     wo: WorkOrderId,
