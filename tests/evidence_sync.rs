@@ -113,7 +113,7 @@ fn uploads_cut_at_random_offsets_resume_from_the_server_and_arrive_identical() {
     let job = open_job(&d);
     let dir = tempfile::tempdir().unwrap();
     // Noise does not compress: several chunks whatever the photo pipeline makes of it.
-    let file = photo_file(dir.path(), "big.png", 900, 700, 42);
+    let file = photo_file(dir.path(), "big.png", 1800, 1400, 42);
     let photo = d
         .replica
         .attach_photo(job, &file, PhotoKind::Before, Some("boiler"))
