@@ -1,11 +1,9 @@
 //! The technician's own service KPIs, computed on the device by the same model functions the
 //! server uses (`onsite_model::kpi`), over the jobs this replica holds.
 
-use std::collections::HashMap;
-
 use onsite_model::kpi::{self, Group, GroupKey, JobFacts, KpiOptions, Kpis};
 use onsite_model::wire::RowKind;
-use onsite_model::{ChecklistAnswer, Feedback, WorkOrder, WorkOrderId};
+use onsite_model::{ChecklistAnswer, Feedback, WorkOrder};
 use serde::Serialize;
 
 use crate::Replica;
@@ -54,32 +52,17 @@ impl Replica {
     pub fn kpi_facts(&self) -> Result<Vec<JobFacts>> {
         let conn = self.connection();
         let jobs: Vec<WorkOrder> = all_rows(conn, "SELECT data FROM work_order ORDER BY id", [])?;
-        let mut answers: HashMap<WorkOrderId, Vec<ChecklistAnswer>> = HashMap::new();
-        for a in all_rows::<ChecklistAnswer>(
+        let answers: Vec<ChecklistAnswer> = all_rows(
             conn,
             "SELECT data FROM job_record WHERE kind = ?1 ORDER BY id",
             [RowKind::ChecklistAnswer.as_str()],
-        )? {
-            answers.entry(a.work_order_id).or_default().push(a);
-        }
-        let mut feedback: HashMap<WorkOrderId, Vec<Feedback>> = HashMap::new();
-        for f in all_rows::<Feedback>(
+        )?;
+        let feedback: Vec<Feedback> = all_rows(
             conn,
             "SELECT data FROM job_record WHERE kind = ?1 ORDER BY id",
             [RowKind::Feedback.as_str()],
-        )? {
-            feedback.entry(f.work_order_id).or_default().push(f);
-        }
-        Ok(jobs
-            .iter()
-            .map(|wo| {
-                JobFacts::of_job(
-                    wo,
-                    answers.get(&wo.id).into_iter().flatten(),
-                    feedback.get(&wo.id).map_or(&[][..], Vec::as_slice),
-                )
-            })
-            .collect())
+        )?;
+        Ok(JobFacts::of_jobs(&jobs, answers, feedback))
     }
 }
 

@@ -6,6 +6,8 @@
 //! `clock::bounded_event_time` on the server). A sync time never appears, so a job synced
 //! three days late counts exactly as one synced at once.
 
+use std::collections::HashMap;
+
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
@@ -120,6 +122,32 @@ impl JobFacts {
             answers.into_iter().map(|a| (a.item_key.as_str(), &a.value)),
         );
         f
+    }
+
+    /// [`JobFacts::of_job`] for each of `jobs`, its answers and feedback picked out of
+    /// `answers` and `feedback` (rows of any jobs, in any order).
+    pub fn of_jobs(
+        jobs: &[WorkOrder],
+        answers: Vec<ChecklistAnswer>,
+        feedback: Vec<Feedback>,
+    ) -> Vec<Self> {
+        let mut answers_of: HashMap<WorkOrderId, Vec<ChecklistAnswer>> = HashMap::new();
+        for a in answers {
+            answers_of.entry(a.work_order_id).or_default().push(a);
+        }
+        let mut feedback_of: HashMap<WorkOrderId, Vec<Feedback>> = HashMap::new();
+        for f in feedback {
+            feedback_of.entry(f.work_order_id).or_default().push(f);
+        }
+        jobs.iter()
+            .map(|wo| {
+                Self::of_job(
+                    wo,
+                    answers_of.get(&wo.id).into_iter().flatten(),
+                    feedback_of.get(&wo.id).map_or(&[][..], Vec::as_slice),
+                )
+            })
+            .collect()
     }
 
     /// Completed (and so done) and not cancelled: the jobs outcome KPIs are measured over.

@@ -1,10 +1,8 @@
 //! The service KPIs over the jobs a caller may see, read in one consistent snapshot. The
 //! arithmetic is the model's (`onsite_model::kpi`): this file only gathers each job's rows.
 
-use std::collections::HashMap;
-
 use onsite_model::kpi::{self, Group, JobFacts, KpiOptions};
-use onsite_model::{ChecklistAnswer, Feedback, WorkOrder, WorkOrderId};
+use onsite_model::{ChecklistAnswer, Feedback, WorkOrder};
 
 use super::super::backend::Backend;
 use super::super::interface::{KpiGroup, KpiReport, Principal, WorkOrderFilter};
@@ -24,24 +22,9 @@ impl<B: Backend> Engine<B> {
         let filter = access::scope_filter(who, WorkOrderFilter::default())?;
         let facts = self.read(|tx| {
             let jobs: Vec<WorkOrder> = all_json(tx.list_work_orders(&filter)?)?;
-            let mut answers: HashMap<WorkOrderId, Vec<ChecklistAnswer>> = HashMap::new();
-            for a in all_json::<ChecklistAnswer>(tx.rows_of_kind("checklist_answer")?)? {
-                answers.entry(a.work_order_id).or_default().push(a);
-            }
-            let mut feedback: HashMap<WorkOrderId, Vec<Feedback>> = HashMap::new();
-            for f in all_json::<Feedback>(tx.rows_of_kind("feedback")?)? {
-                feedback.entry(f.work_order_id).or_default().push(f);
-            }
-            Ok(jobs
-                .iter()
-                .map(|wo| {
-                    JobFacts::of_job(
-                        wo,
-                        answers.get(&wo.id).into_iter().flatten(),
-                        feedback.get(&wo.id).map_or(&[][..], Vec::as_slice),
-                    )
-                })
-                .collect::<Vec<_>>())
+            let answers: Vec<ChecklistAnswer> = all_json(tx.rows_of_kind("checklist_answer")?)?;
+            let feedback: Vec<Feedback> = all_json(tx.rows_of_kind("feedback")?)?;
+            Ok(JobFacts::of_jobs(&jobs, answers, feedback))
         })?;
         Ok(KpiReport {
             jobs: facts.len(),
