@@ -311,6 +311,12 @@ fn with_no_serial_recorded_the_plate_serial_is_accepted_as_one_logged_write() {
     // Once accepted it is the record: accepting again is refused.
     assert!(f.replica.accept_plate_serial(photo).is_err());
     assert_eq!(f.ops(), ops_before + 1);
+    // The service report prints it, marked as read from the plate.
+    let html = f.replica.service_report_html(f.job).unwrap();
+    assert!(
+        html.contains(&format!("{SERIAL} (read from the plate on this visit)")),
+        "the report names the plate's serial"
+    );
 }
 
 #[test]

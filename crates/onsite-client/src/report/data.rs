@@ -26,6 +26,20 @@ pub(super) struct ReportData {
     pub(super) generated_at: Timestamp,
 }
 
+/// The serial a report prints for the product, in English and Chinese: the asset's recorded
+/// serial, else the one the technician read off the plate on this visit (marked so, since
+/// the office's record has none yet), else "-".
+pub(super) fn serial_text(recorded: Option<&str>, from_plate: Option<&str>) -> (String, String) {
+    match (recorded, from_plate) {
+        (Some(s), _) => (s.to_owned(), s.to_owned()),
+        (None, Some(p)) => (
+            format!("{p} (read from the plate on this visit)"),
+            format!("{p}（本次上门从铭牌读取）"),
+        ),
+        (None, None) => ("-".into(), "-".into()),
+    }
+}
+
 pub(super) fn time(t: &Timestamp) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }

@@ -8,7 +8,7 @@ use onsite_model::checklist::Phase;
 use onsite_model::entities::TimeKind;
 
 use super::data::{
-    ReportData, answer_text, minutes, opt_time, phase_labels, photo_kind_labels, time,
+    ReportData, answer_text, minutes, opt_time, phase_labels, photo_kind_labels, serial_text, time,
 };
 
 fn esc(s: &str) -> String {
@@ -105,11 +105,15 @@ pub(super) fn render_html(r: &ReportData) -> String {
     }
     if let Some(a) = &d.asset {
         row(&mut h, "Model", "型号", &a.model);
-        row(
-            &mut h,
-            "Serial",
-            "序列号",
-            a.serial.as_deref().unwrap_or("-"),
+        let (s_en, s_zh) = serial_text(a.serial.as_deref(), wo.plate_serial.as_deref());
+        let serial = if s_en == s_zh {
+            esc(&s_en)
+        } else {
+            format!("{}<span class=\"zh\">{}</span>", esc(&s_en), esc(&s_zh))
+        };
+        let _ = writeln!(
+            h,
+            "<dt>Serial<span class=\"zh\">序列号</span></dt><dd>{serial}</dd>"
         );
         if let Some(w) = a.warranty_end {
             row(&mut h, "Warranty until", "保修期至", &w.to_string());

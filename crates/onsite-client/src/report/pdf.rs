@@ -10,7 +10,7 @@ use onsite_model::entities::TimeKind;
 use super::cjk_font::CjkFont;
 use super::data::{
     ReportData, ReportLanguage, answer_text, minutes, opt_time, phase_labels, photo_kind_labels,
-    time,
+    serial_text, time,
 };
 
 const PAGE_W: f32 = 595.0;
@@ -322,7 +322,8 @@ pub(super) fn render_pdf(
     }
     if let Some(a) = &d.asset {
         l.field(tr("Model", "型号"), &a.model);
-        l.field(tr("Serial", "序列号"), a.serial.as_deref().unwrap_or("-"));
+        let (en, zh_serial) = serial_text(a.serial.as_deref(), wo.plate_serial.as_deref());
+        l.field(tr("Serial", "序列号"), if zh { &zh_serial } else { &en });
         if let Some(w) = a.warranty_end {
             l.field(tr("Warranty until", "保修期至"), &w.to_string());
         }
