@@ -90,6 +90,11 @@ pub struct WorkOrder {
     pub appointment_end: Option<Timestamp>,
     #[serde(default)]
     pub assignee_id: Option<UserId>,
+    /// The earlier job this one returns to (the revisit link, set by the office): an
+    /// existing, different work order of the same customer. The earlier job loses its
+    /// first-time fix when this one is reported within the revisit window (docs/KPIS.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revisit_of: Option<WorkOrderId>,
     pub status: WorkOrderStatus,
     #[serde(default)]
     pub diagnosis: Option<String>,
@@ -156,6 +161,7 @@ impl WorkOrder {
             appointment_start: None,
             appointment_end: None,
             assignee_id: None,
+            revisit_of: None,
             status: WorkOrderStatus::New,
             diagnosis: None,
             work_done: None,
@@ -307,6 +313,7 @@ const CHECKED_FIELDS: &[&str] = &[
     "work_done",
     "result",
     "plate_serial",
+    "revisit_of",
 ];
 
 impl WorkOrder {
@@ -358,6 +365,9 @@ impl WorkOrder {
                     }
                 }
                 Ok(())
+            }
+            "revisit_of" if self.revisit_of == Some(self.id) => {
+                Err("a work order cannot be a revisit of itself; name the earlier job".into())
             }
             "appointment_start" | "appointment_end" => {
                 match (self.appointment_start, self.appointment_end) {

@@ -51,6 +51,12 @@ id_type!(
     FeedbackId,
     StatusEventId,
     ConflictId,
+    /// A callback task of the closed loop.
+    CallbackId,
+    /// A complaint of the closed loop.
+    ComplaintId,
+    /// One entry of the closed loop's append-only history.
+    LoopEventId,
     /// Groups the ops of one local transaction: they apply together.
     TxId,
 );

@@ -5,6 +5,7 @@
 
 pub mod checklist;
 pub mod clock;
+pub mod closed_loop;
 pub mod digest;
 pub mod entities;
 pub mod hlc;

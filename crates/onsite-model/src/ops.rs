@@ -60,6 +60,7 @@ pub const DISPATCHER_FIELDS: &[&str] = &[
     "appointment_start",
     "appointment_end",
     "assignee_id",
+    "revisit_of",
 ];
 
 /// Work-order fields a technician owns: what they found and did.

@@ -318,6 +318,7 @@ pub fn load(store: &dyn Store, now: chrono::DateTime<chrono::Utc>) -> Result<Dem
             appointment_start: Some(start),
             appointment_end: Some(start + Duration::hours(2)),
             assignee_id: tech(who).map(|u| u.id),
+            revisit_of: None,
         });
     }
     summary.work_orders = store.create_work_orders(&orders)?.len();

@@ -21,7 +21,7 @@ use onsite_model::{
 use onsite_server::api::routes::ENDPOINTS;
 use onsite_server::api::{AppState, router};
 use onsite_server::limits::{Bucket, LoginLimits};
-use onsite_server::store::{NewUser, Password};
+use onsite_server::store::{NewComplaint, NewUser, Password};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::runtime::Runtime;
@@ -167,6 +167,27 @@ const MATRIX: &[(&str, &str, [Expect; 7])] = &[
     ("POST", "/api/v1/work-orders/{id}/reschedule", office(200)),
     ("POST", "/api/v1/work-orders/{id}/cancel", office(200)),
     ("POST", "/api/v1/work-orders/{id}/reopen", office(200)),
+    // The closed loop is the office's. A call on a callback that does not exist passes the
+    // door and meets the rule (tests/closed_loop.rs records real ones).
+    ("GET", "/api/v1/callbacks", office(200)),
+    (
+        "POST",
+        "/api/v1/callbacks/{id}/calls",
+        [
+            OFFICE_ONLY,
+            OFFICE_ONLY,
+            OFFICE_ONLY,
+            No(404, "unknown_callback"),
+            No(404, "unknown_callback"),
+            SIGN_IN,
+            SIGN_IN,
+        ],
+    ),
+    ("GET", "/api/v1/complaints", office(200)),
+    ("POST", "/api/v1/work-orders/{id}/complaints", office(201)),
+    ("GET", "/api/v1/complaints/{id}", office(200)),
+    ("PATCH", "/api/v1/complaints/{id}", office(200)),
+    ("POST", "/api/v1/complaints/{id}/resolve", office(200)),
     ("GET", "/api/v1/conflicts", office(200)),
     ("POST", "/api/v1/conflicts/{id}/resolve", office(200)),
 ];
@@ -489,10 +510,30 @@ fn request_for(
                 "reschedule" => Some(json!({"appointment_start": "2026-11-23T09:00:00Z",
                     "appointment_end": "2026-11-23T11:00:00Z"})),
                 "{id}" => Some(json!({"priority": "urgent"})),
+                "complaints" => Some(json!({"summary": "Left packaging behind"})),
                 _ => None,
             };
             if let Some(p) = payload {
                 (headers, body) = json_body(p);
+            }
+        }
+        ("POST", "/api/v1/callbacks/{id}/calls") => {
+            path = path.replace("{id}", &uuid::Uuid::now_v7().to_string());
+            (headers, body) = json_body(json!({"reached": true, "outcome": "satisfied"}));
+        }
+        (_, r) if r.starts_with("/api/v1/complaints/{id}") => {
+            let job = moved_job(w, cast);
+            let new = NewComplaint {
+                summary: "Arrived two hours late".into(),
+                owner_id: None,
+                deadline: None,
+            };
+            let c = w.store.open_complaint(cast.dana.id, job.id, &new).unwrap();
+            path = path.replace("{id}", &c.complaint.id.to_string());
+            if method == "PATCH" {
+                (headers, body) = json_body(json!({"owner_id": cast.ada.id}));
+            } else if r.ends_with("/resolve") {
+                (headers, body) = json_body(json!({"resolution": "Apologised; visit fee waived"}));
             }
         }
         ("POST", "/api/v1/conflicts/{id}/resolve") => {

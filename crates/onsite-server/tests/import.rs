@@ -25,6 +25,7 @@ fn rows(w: &World) -> Vec<NewWorkOrder> {
             appointment_start: None,
             appointment_end: None,
             assignee_id: [Some(w.alice.id), Some(w.bob.id), None][i % 3],
+            revisit_of: None,
         })
         .collect()
 }

@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 
 const FAST: StoreOptions = StoreOptions {
     password_cost: PasswordCost::Fast,
+    loop_policy: onsite_model::closed_loop::LoopPolicy::DEFAULT,
 };
 
 fn code(e: Error) -> String {

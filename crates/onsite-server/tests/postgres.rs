@@ -30,6 +30,7 @@ use serde_json::{Value, json};
 
 const FAST: StoreOptions = StoreOptions {
     password_cost: PasswordCost::Fast,
+    loop_policy: onsite_model::closed_loop::LoopPolicy::DEFAULT,
 };
 
 fn t(s: &str) -> Timestamp {
@@ -76,6 +77,7 @@ fn new_job(
         appointment_start: appointment.map(t),
         appointment_end: None,
         assignee_id: Some(assignee.id),
+        revisit_of: None,
     }
 }
 

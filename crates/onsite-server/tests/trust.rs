@@ -321,6 +321,7 @@ fn new_order(w: &World) -> NewWorkOrder {
         appointment_start: None,
         appointment_end: None,
         assignee_id: None,
+        revisit_of: None,
     }
 }
 

@@ -22,6 +22,7 @@ fn open(dir: &Path, clock: &Arc<dyn Clock>, ids: &Arc<dyn IdSource>) -> SqliteSt
         ids.clone(),
         StoreOptions {
             password_cost: PasswordCost::Fast,
+            loop_policy: onsite_model::closed_loop::LoopPolicy::DEFAULT,
         },
     )
     .unwrap_or_else(|e| panic!("the server's database in {} opens: {e}", dir.display()))

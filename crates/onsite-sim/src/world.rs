@@ -608,5 +608,6 @@ fn new_job(
             3 => Some(users[1].1),
             _ => Some(users[2].1),
         },
+        revisit_of: None,
     }
 }

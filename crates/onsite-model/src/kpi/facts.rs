@@ -84,8 +84,9 @@ impl JobFacts {
     /// - `completed_at` is set only once the job is done ([`WorkOrder::is_done`]).
     /// - `result`: a completed job with a follow-up visit needed was not fixed on this visit;
     ///   otherwise it was.
-    /// - Not recorded on these rows, left for their callers: `revisit_of`, callbacks,
-    ///   complaints and review marks.
+    /// - `revisit_of`: the work order's own revisit link ([`WorkOrder::revisit_of`]).
+    /// - Not recorded on these rows, left for their callers: callbacks, complaints and
+    ///   review marks.
     pub fn of_job<'a>(
         wo: &WorkOrder,
         answers: impl IntoIterator<Item = &'a ChecklistAnswer>,
@@ -105,6 +106,7 @@ impl JobFacts {
         f.appointment_start = wo.appointment_start;
         f.appointment_end = wo.appointment_end;
         f.arrived_at = wo.arrived_at;
+        f.revisit_of = wo.revisit_of;
         f.cancelled = wo.status == WorkOrderStatus::Cancelled;
         if wo.is_done() {
             f.completed_at = wo.completed_at;

@@ -116,3 +116,34 @@ fn a_job_awaiting_evidence_or_needing_a_follow_up_is_not_a_first_time_fix() {
     let k = compute(&[f], &opts("2026-11-23T00:00:00Z"));
     assert_eq!(k.first_time_fix, Rate::of(0, 1));
 }
+
+#[test]
+fn the_revisit_link_is_read_from_the_work_order() {
+    let first = worked_job(1);
+    let mut revisit = WorkOrder::new_request(
+        WorkOrderId(Uuid::from_u128(2)),
+        "WO-2026-000002".into(),
+        first.customer_id,
+        JobType::Repair,
+        Priority::Normal,
+        "Drains slowly again".into(),
+        t("2026-11-29T08:00:00Z"),
+    );
+    revisit.revisit_of = Some(first.id);
+    let facts = JobFacts::of_jobs(&[first.clone(), revisit], Vec::new(), Vec::new());
+    assert_eq!(facts[0].revisit_of, None);
+    assert_eq!(facts[1].revisit_of, Some(first.id));
+    // By hand: the only first visit was revisited 7 days after its completion, inside 30.
+    let k = compute(&facts, &opts("2026-11-30T00:00:00Z"));
+    assert_eq!(k.first_time_fix, Rate::of(0, 1));
+    assert_eq!(k.repeat_visit, Rate::of(1, 1));
+}
+
+#[test]
+fn a_work_order_cannot_revisit_itself() {
+    let mut wo = worked_job(1);
+    wo.revisit_of = Some(wo.id);
+    assert!(wo.validate().unwrap_err().contains("revisit of itself"));
+    wo.revisit_of = Some(WorkOrderId(Uuid::from_u128(9)));
+    assert_eq!(wo.validate(), Ok(()));
+}

@@ -3,6 +3,7 @@
 
 mod blobs;
 mod bounds;
+mod closed_loop;
 mod events;
 mod extract;
 mod kpis;

@@ -163,6 +163,48 @@ pub const ENDPOINTS: &[Endpoint] = &[
         post(office::reopen)
     ),
     endpoint!(
+        GET "/api/v1/callbacks",
+        "office",
+        "The callback queue, open first, urgent on top, then by due time (?open, urgent, overdue, assignee, work_order) -> [CallbackItem]",
+        get(super::closed_loop::list_callbacks)
+    ),
+    endpoint!(
+        POST "/api/v1/callbacks/{id}/calls",
+        "office",
+        "Record a call: {reached, outcome: satisfied|complaint|revisit_needed, next_attempt_at, note, complaint, revisit_problem} -> CallRecorded; a complaint or a linked revisit in the same transaction; 400 invalid_value or invalid_body",
+        post(super::closed_loop::record_call)
+    ),
+    endpoint!(
+        GET "/api/v1/complaints",
+        "office",
+        "Complaints, escalated (open past the deadline) first, then open by deadline, then resolved (?open, escalated, owner, work_order) -> [ComplaintItem]",
+        get(super::closed_loop::list_complaints)
+    ),
+    endpoint!(
+        POST "/api/v1/work-orders/{id}/complaints",
+        "office",
+        "Open a complaint on a job: {summary, owner_id, deadline} -> 201 ComplaintItem; 400 owner_not_office, invalid_value",
+        post(super::closed_loop::open_complaint)
+    ),
+    endpoint!(
+        GET "/api/v1/complaints/{id}",
+        "office",
+        "One complaint -> ComplaintItem",
+        get(super::closed_loop::get_complaint)
+    ),
+    endpoint!(
+        PATCH "/api/v1/complaints/{id}",
+        "office",
+        "Change an open complaint's owner or deadline: {owner_id, deadline} -> ComplaintItem",
+        patch(super::closed_loop::update_complaint)
+    ),
+    endpoint!(
+        POST "/api/v1/complaints/{id}/resolve",
+        "office",
+        "Resolve a complaint: {resolution} -> ComplaintItem with its resolution time",
+        post(super::closed_loop::resolve_complaint)
+    ),
+    endpoint!(
         GET "/api/v1/conflicts",
         "office",
         "List conflicts (?open=true)",

@@ -150,6 +150,10 @@ pub trait ReadTx {
     fn blob_uploader(&self, sha256: &str) -> Result<Option<DeviceId>>;
     /// Jobs assigned to `user` now with a live photo or signature naming `sha256`.
     fn jobs_naming_blob(&self, user: UserId, sha256: &str) -> Result<Vec<WorkOrderId>>;
+    /// The closed loop's rows of `kind` (`callback`, `complaint`, `loop_event`), of one job
+    /// or of all, by id (ids are UUIDv7, so in order of creation).
+    fn loop_rows(&self, kind: &str, wo: Option<WorkOrderId>) -> Result<Vec<String>>;
+    fn load_loop_row(&self, kind: &str, id: &str) -> Result<Option<String>>;
     /// The text at JSON `field` of every `kind` row, tombstones included, written after
     /// `since_seq` (0: all of them); rows without it are skipped. Garbage collection asks it
     /// of a backend's own transaction; a wrapper need not pass it through.
@@ -172,6 +176,8 @@ pub trait WriteTx: ReadTx {
 
     /// Inserts or replaces a work order (its query columns and the evidence it waits for).
     fn put_work_order(&self, wo: &WorkOrder, seq: u64) -> Result<()>;
+    /// Inserts or replaces one of the closed loop's rows (office records: no `server_seq`).
+    fn put_loop_row(&self, kind: &str, id: &str, wo: WorkOrderId, data: &str) -> Result<()>;
     fn put_job_row(
         &self,
         kind: &str,
@@ -268,6 +274,7 @@ pub enum Table {
     Removals,
     Blobs,
     AwaitingEvidence,
+    LoopRows,
 }
 
 /// How a column is stored: SQLite keeps booleans as integers, PostgreSQL as `BOOLEAN`.
@@ -289,7 +296,7 @@ pub enum Cell {
 
 impl Table {
     /// Every table, each after the tables its foreign keys point at.
-    pub const ALL: [Table; 14] = [
+    pub const ALL: [Table; 15] = [
         Table::Meta,
         Table::Counters,
         Table::Users,
@@ -304,6 +311,7 @@ impl Table {
         Table::Removals,
         Table::Blobs,
         Table::AwaitingEvidence,
+        Table::LoopRows,
     ];
 
     pub fn name(self) -> &'static str {
@@ -322,6 +330,7 @@ impl Table {
             Table::Removals => "removals",
             Table::Blobs => "blobs",
             Table::AwaitingEvidence => "awaiting_evidence",
+            Table::LoopRows => "loop_rows",
         }
     }
 
@@ -411,6 +420,12 @@ impl Table {
                 ("uploaded_by", Text),
             ],
             Table::AwaitingEvidence => &[("work_order_id", Text), ("sha256", Text)],
+            Table::LoopRows => &[
+                ("kind", Text),
+                ("id", Text),
+                ("work_order_id", Text),
+                ("data", Text),
+            ],
         }
     }
 
@@ -420,7 +435,7 @@ impl Table {
         match self {
             Table::AssignmentHistory | Table::JobRows | Table::OpOutcomes => 2,
             Table::FieldStamps | Table::Removals => 3,
-            Table::AwaitingEvidence => 2,
+            Table::AwaitingEvidence | Table::LoopRows => 2,
             _ => 1,
         }
     }

@@ -117,6 +117,9 @@ pub struct NewWorkOrder {
     pub appointment_end: Option<Timestamp>,
     #[serde(default)]
     pub assignee_id: Option<UserId>,
+    /// The earlier job this one revisits: an existing work order of the same customer.
+    #[serde(default)]
+    pub revisit_of: Option<WorkOrderId>,
 }
 
 fn normal_priority() -> Priority {
@@ -174,6 +177,131 @@ pub struct WorkOrderDetail {
     pub photos: Vec<Photo>,
     pub signatures: Vec<onsite_model::Signature>,
     pub conflicts: Vec<ConflictRecord>,
+    /// Callbacks, complaints and their history: the office's, absent for a technician.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_loop: Option<LoopRecord>,
+}
+
+/// One callback as the office's queue shows it: the stored task, and what the job's current
+/// record makes of it (due time, urgency and why).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CallbackItem {
+    pub callback: onsite_model::closed_loop::Callback,
+    pub number: String,
+    pub customer_id: CustomerId,
+    #[serde(default)]
+    pub assignee_id: Option<UserId>,
+    #[serde(with = "serde_ts")]
+    pub due_at: Timestamp,
+    pub urgent: bool,
+    pub urgent_reasons: Vec<onsite_model::closed_loop::UrgentReason>,
+    pub overdue: bool,
+}
+
+/// Which callbacks to list (all when empty).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallbackFilter {
+    /// Open (`true`) or done (`false`).
+    #[serde(default)]
+    pub open: Option<bool>,
+    #[serde(default)]
+    pub urgent: Option<bool>,
+    #[serde(default)]
+    pub overdue: Option<bool>,
+    /// The job's technician.
+    #[serde(default)]
+    pub assignee: Option<UserId>,
+    #[serde(default)]
+    pub work_order: Option<WorkOrderId>,
+}
+
+/// A call the office records on a callback. Who and when come from the token and the
+/// server's clock.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordCall {
+    pub reached: bool,
+    /// For a reached call: `satisfied`, `complaint` or `revisit_needed`.
+    #[serde(default)]
+    pub outcome: Option<onsite_model::kpi::CallbackOutcome>,
+    /// For a call that reached nobody: when to try again (default: the policy's retry).
+    #[serde(default, with = "serde_ts::option")]
+    pub next_attempt_at: Option<Timestamp>,
+    #[serde(default)]
+    pub note: Option<String>,
+    /// The complaint a `complaint` outcome opens.
+    #[serde(default)]
+    pub complaint: Option<NewComplaint>,
+    /// The revisit's problem text for a `revisit_needed` outcome (default: "Revisit of …").
+    #[serde(default)]
+    pub revisit_problem: Option<String>,
+}
+
+/// What a recorded call led to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CallRecorded {
+    pub callback: CallbackItem,
+    #[serde(default)]
+    pub complaint: Option<ComplaintItem>,
+    /// The linked work order a `revisit_needed` outcome created (unassigned).
+    #[serde(default)]
+    pub revisit: Option<WorkOrder>,
+}
+
+/// A complaint the office opens: on a job directly, or from a call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewComplaint {
+    pub summary: String,
+    /// An office user; default: whoever opens it.
+    #[serde(default)]
+    pub owner_id: Option<UserId>,
+    /// Must lie ahead; default: the policy's deadline after opening.
+    #[serde(default, with = "serde_ts::option")]
+    pub deadline: Option<Timestamp>,
+}
+
+/// A new owner or deadline for an open complaint.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComplaintPatch {
+    #[serde(default)]
+    pub owner_id: Option<UserId>,
+    #[serde(default, with = "serde_ts::option")]
+    pub deadline: Option<Timestamp>,
+}
+
+/// One complaint as the office's list shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ComplaintItem {
+    pub complaint: onsite_model::closed_loop::Complaint,
+    pub number: String,
+    /// Open past its deadline.
+    pub escalated: bool,
+}
+
+/// Which complaints to list (all when empty).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComplaintFilter {
+    /// Open (`true`) or resolved (`false`).
+    #[serde(default)]
+    pub open: Option<bool>,
+    #[serde(default)]
+    pub escalated: Option<bool>,
+    #[serde(default)]
+    pub owner: Option<UserId>,
+    #[serde(default)]
+    pub work_order: Option<WorkOrderId>,
+}
+
+/// The closed loop of one job: its callbacks, complaints and their whole history.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LoopRecord {
+    pub callbacks: Vec<CallbackItem>,
+    pub complaints: Vec<ComplaintItem>,
+    pub events: Vec<onsite_model::closed_loop::LoopEvent>,
 }
 
 /// The blobs rows name, read at `server_seq` `as_of`.
@@ -253,6 +381,38 @@ pub trait Store: Send + Sync {
         opts: onsite_model::kpi::KpiOptions,
         group: Option<onsite_model::kpi::Group>,
     ) -> Result<KpiReport>;
+
+    /// The callback queue: open first, urgent on top, then by due time.
+    fn list_callbacks(&self, filter: &CallbackFilter) -> Result<Vec<CallbackItem>>;
+    /// Records a call `by` made on a callback, and in the same transaction what it leads to
+    /// (a retry, a complaint, a linked revisit).
+    fn record_call(
+        &self,
+        by: UserId,
+        id: onsite_model::CallbackId,
+        call: &RecordCall,
+    ) -> Result<CallRecorded>;
+    /// Complaints: escalated first, then open by deadline, then resolved.
+    fn list_complaints(&self, filter: &ComplaintFilter) -> Result<Vec<ComplaintItem>>;
+    fn get_complaint(&self, id: onsite_model::ComplaintId) -> Result<ComplaintItem>;
+    fn open_complaint(
+        &self,
+        by: UserId,
+        job: WorkOrderId,
+        new: &NewComplaint,
+    ) -> Result<ComplaintItem>;
+    fn update_complaint(
+        &self,
+        by: UserId,
+        id: onsite_model::ComplaintId,
+        patch: &ComplaintPatch,
+    ) -> Result<ComplaintItem>;
+    fn resolve_complaint(
+        &self,
+        by: UserId,
+        id: onsite_model::ComplaintId,
+        resolution: &str,
+    ) -> Result<ComplaintItem>;
 
     /// Notes that the blob store now holds `sha256` in full and releases every completed job
     /// that was waiting for it (each gets a fresh `server_seq`). Idempotent. Returns the jobs

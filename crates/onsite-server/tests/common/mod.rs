@@ -35,6 +35,7 @@ impl TestBackend for Sqlite {
                 Arc::new(SystemIds),
                 StoreOptions {
                     password_cost: PasswordCost::Fast,
+                    loop_policy: onsite_model::closed_loop::LoopPolicy::DEFAULT,
                 },
             )
             .unwrap(),
@@ -55,6 +56,7 @@ impl TestBackend for Postgres {
                 Arc::new(SystemIds),
                 StoreOptions {
                     password_cost: PasswordCost::Fast,
+                    loop_policy: onsite_model::closed_loop::LoopPolicy::DEFAULT,
                 },
             )
             .unwrap(),
@@ -214,6 +216,7 @@ impl World {
                 appointment_start: None,
                 appointment_end: None,
                 assignee_id: assignee.map(|u| u.id),
+                revisit_of: None,
             }])
             .unwrap()
             .pop()

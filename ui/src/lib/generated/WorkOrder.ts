@@ -11,7 +11,13 @@ export type WorkOrder = { id: WorkOrderId,
 /**
  * Human number for display, e.g. `WO-2026-000123`.
  */
-number: string, customer_id: CustomerId, asset_id: AssetId | null, job_type: JobType, priority: Priority, problem: string, reported_at: string, respond_by: string | null, resolve_by: string | null, appointment_start: string | null, appointment_end: string | null, assignee_id: UserId | null, status: WorkOrderStatus, diagnosis: string | null, work_done: string | null, result: string | null, follow_up_needed: boolean, 
+number: string, customer_id: CustomerId, asset_id: AssetId | null, job_type: JobType, priority: Priority, problem: string, reported_at: string, respond_by: string | null, resolve_by: string | null, appointment_start: string | null, appointment_end: string | null, assignee_id: UserId | null, 
+/**
+ * The earlier job this one returns to (the revisit link, set by the office): an
+ * existing, different work order of the same customer. The earlier job loses its
+ * first-time fix when this one is reported within the revisit window (docs/KPIS.md).
+ */
+revisit_of?: WorkOrderId | null, status: WorkOrderStatus, diagnosis: string | null, work_done: string | null, result: string | null, follow_up_needed: boolean, 
 /**
  * The serial the technician read off the asset's plate on this visit and accepted,
  * where the asset had none recorded (see the serial-plate scan on the device). The

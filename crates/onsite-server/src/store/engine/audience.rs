@@ -180,6 +180,12 @@ impl ReadTx for Watched<'_> {
     fn load_doc(&self, table: DocTable, id: &str) -> Result<Option<String>> {
         self.inner.load_doc(table, id)
     }
+    fn loop_rows(&self, kind: &str, wo: Option<WorkOrderId>) -> Result<Vec<String>> {
+        self.inner.loop_rows(kind, wo)
+    }
+    fn load_loop_row(&self, kind: &str, id: &str) -> Result<Option<String>> {
+        self.inner.load_loop_row(kind, id)
+    }
     fn list_docs(&self, table: DocTable) -> Result<Vec<String>> {
         self.inner.list_docs(table)
     }
@@ -342,6 +348,10 @@ impl WriteTx for Watched<'_> {
     }
     /// A new customer is on nobody's job yet; an edited one may be on anyone's: everyone
     /// re-checks (office edits of customers are rare; a pull that finds nothing is cheap).
+    // Office records that no device pulls: nobody to tell.
+    fn put_loop_row(&self, kind: &str, id: &str, wo: WorkOrderId, data: &str) -> Result<()> {
+        self.inner.put_loop_row(kind, id, wo, data)
+    }
     fn put_customer(&self, customer: &Customer, seq: u64) -> Result<()> {
         self.reference_written(DocTable::Customers, &customer.id.to_string())?;
         self.inner.put_customer(customer, seq)

@@ -22,6 +22,8 @@ pub enum PasswordCost {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct StoreOptions {
     pub password_cost: PasswordCost,
+    /// The closed loop's timings (callback due, urgent, retry, complaint deadline).
+    pub loop_policy: onsite_model::closed_loop::LoopPolicy,
 }
 
 /// The store: the engine's rules over one backend.
@@ -126,6 +128,10 @@ impl<B: Backend> Engine<B> {
 
     pub(super) fn read<T>(&self, f: impl FnOnce(&dyn ReadTx) -> Result<T>) -> Result<T> {
         self.backend.read(f)
+    }
+
+    pub(super) fn loop_policy(&self) -> onsite_model::closed_loop::LoopPolicy {
+        self.options.loop_policy
     }
 
     pub(super) fn fast_passwords(&self) -> bool {

@@ -7,6 +7,7 @@ use onsite_model::{ChecklistAnswer, Feedback, WorkOrder};
 use super::super::backend::Backend;
 use super::super::interface::{KpiGroup, KpiReport, Principal, WorkOrderFilter};
 use super::access;
+use super::closed_loop;
 use super::context::Engine;
 use super::records::all_json;
 use crate::error::Result;
@@ -24,7 +25,9 @@ impl<B: Backend> Engine<B> {
             let jobs: Vec<WorkOrder> = all_json(tx.list_work_orders(&filter)?)?;
             let answers: Vec<ChecklistAnswer> = all_json(tx.rows_of_kind("checklist_answer")?)?;
             let feedback: Vec<Feedback> = all_json(tx.rows_of_kind("feedback")?)?;
-            Ok(JobFacts::of_jobs(&jobs, answers, feedback))
+            let mut facts = JobFacts::of_jobs(&jobs, answers, feedback.clone());
+            closed_loop::add_loop_facts(tx, &mut facts, &jobs, feedback, &self.loop_policy())?;
+            Ok(facts)
         })?;
         Ok(KpiReport {
             jobs: facts.len(),

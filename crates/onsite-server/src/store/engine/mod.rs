@@ -17,6 +17,7 @@ mod accounts;
 mod audience;
 mod blob_owners;
 mod blob_refs;
+mod closed_loop;
 mod context;
 mod import;
 mod kpis;
@@ -49,6 +50,10 @@ use super::backend::{Backend, Counter};
 use super::interface::{
     BlobReferences, DeviceInfo, KpiReport, NewAsset, NewCustomer, NewUser, NewWorkOrder, Principal,
     Snapshot, Store, WorkOrderDetail, WorkOrderFilter,
+};
+use super::interface::{
+    CallRecorded, CallbackFilter, CallbackItem, ComplaintFilter, ComplaintItem, ComplaintPatch,
+    NewComplaint, RecordCall,
 };
 use crate::error::Result;
 use crate::live::ChangeFeed;
@@ -153,8 +158,12 @@ impl<B: Backend> Store for Engine<B> {
         Engine::work_order_detail(self, id)
     }
     fn work_order_detail_for(&self, who: &Principal, id: WorkOrderId) -> Result<WorkOrderDetail> {
-        let detail = Engine::work_order_detail(self, id)?;
+        let mut detail = Engine::work_order_detail(self, id)?;
         access::may_see_job(who, &detail.work_order)?;
+        if access::require_office(who).is_err() {
+            // The closed loop is the office's: a technician's own job comes without it.
+            detail.closed_loop = None;
+        }
         Ok(detail)
     }
     fn resolve_conflict(&self, id: ConflictId, keep: Value) -> Result<ConflictRecord> {
@@ -171,6 +180,48 @@ impl<B: Backend> Store for Engine<B> {
     ) -> Result<KpiReport> {
         opts.now = self.clock.now();
         Engine::kpis_for(self, who, &opts, group)
+    }
+
+    fn list_callbacks(&self, filter: &CallbackFilter) -> Result<Vec<CallbackItem>> {
+        Engine::list_callbacks(self, filter)
+    }
+    fn record_call(
+        &self,
+        by: UserId,
+        id: onsite_model::CallbackId,
+        call: &RecordCall,
+    ) -> Result<CallRecorded> {
+        Engine::record_call(self, by, id, call)
+    }
+    fn list_complaints(&self, filter: &ComplaintFilter) -> Result<Vec<ComplaintItem>> {
+        Engine::list_complaints(self, filter)
+    }
+    fn get_complaint(&self, id: onsite_model::ComplaintId) -> Result<ComplaintItem> {
+        Engine::get_complaint(self, id)
+    }
+    fn open_complaint(
+        &self,
+        by: UserId,
+        job: WorkOrderId,
+        new: &NewComplaint,
+    ) -> Result<ComplaintItem> {
+        Engine::open_complaint(self, by, job, new)
+    }
+    fn update_complaint(
+        &self,
+        by: UserId,
+        id: onsite_model::ComplaintId,
+        patch: &ComplaintPatch,
+    ) -> Result<ComplaintItem> {
+        Engine::update_complaint(self, by, id, patch)
+    }
+    fn resolve_complaint(
+        &self,
+        by: UserId,
+        id: onsite_model::ComplaintId,
+        resolution: &str,
+    ) -> Result<ComplaintItem> {
+        Engine::resolve_complaint(self, by, id, resolution)
     }
 
     fn record_blob(&self, sha256: &str, size: u64) -> Result<Vec<WorkOrderId>> {

@@ -103,6 +103,12 @@ impl<B: Backend> Engine<B> {
                     Some(_) => {}
                 }
             }
+            if wo.revisit_of != before.revisit_of
+                || wo.customer_id != before.customer_id
+                || wo.reported_at != before.reported_at
+            {
+                check_revisit(ctx.tx, &wo)?;
+            }
             let new_customer = (wo.customer_id != before.customer_id).then_some(wo.customer_id);
             let new_asset = if wo.asset_id != before.asset_id {
                 wo.asset_id
@@ -231,6 +237,7 @@ fn requested(
         resolve_by: n.resolve_by.or(Some(resolve_by)),
         appointment_start: n.appointment_start,
         appointment_end: n.appointment_end,
+        revisit_of: n.revisit_of,
         ..WorkOrder::new_request(
             id,
             number,
@@ -242,7 +249,47 @@ fn requested(
         )
     };
     wo.validate().map_err(|m| fail("invalid_value", m))?;
+    check_revisit(tx, &wo).map_err(|e| e.at(&format!("row {row}")))?;
     Ok(wo)
+}
+
+/// The revisit link's rule: `revisit_of` names an existing work order of the same customer,
+/// reported no later than the revisit (so links always point back in time and never loop).
+pub(super) fn check_revisit(tx: &dyn ReadTx, wo: &WorkOrder) -> Result<()> {
+    let Some(earlier) = wo.revisit_of else {
+        return Ok(());
+    };
+    if earlier == wo.id {
+        return Err(Error::unprocessable(
+            "invalid_value",
+            "a work order cannot be a revisit of itself; name the earlier job",
+        ));
+    }
+    let Some((first, _)) = tx.load_work_order(earlier)? else {
+        return Err(Error::unprocessable(
+            "unknown_work_order",
+            format!("revisit_of names no work order {earlier}"),
+        ));
+    };
+    if first.customer_id != wo.customer_id {
+        return Err(Error::unprocessable(
+            "invalid_value",
+            format!(
+                "{} is a job of another customer; a revisit returns to the same customer",
+                first.number
+            ),
+        ));
+    }
+    if first.reported_at > wo.reported_at {
+        return Err(Error::unprocessable(
+            "invalid_value",
+            format!(
+                "{} was reported after this job; a revisit returns to an earlier job",
+                first.number
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks every row of a request by the intake rules without writing; the first bad row

@@ -38,6 +38,12 @@ impl<B: Backend> Engine<B> {
                 photos: rows_of(tx, id, "photo")?,
                 signatures: rows_of(tx, id, "signature")?,
                 conflicts: rows_of(tx, id, "conflict")?,
+                closed_loop: Some(super::closed_loop::loop_record(
+                    tx,
+                    &work_order,
+                    &self.loop_policy(),
+                    now,
+                )?),
                 work_order,
             })
         })

@@ -132,6 +132,10 @@ pub(super) fn apply_device_transition(
                 wo.awaiting_evidence = missing_evidence(ctx.tx, evidence)?;
             }
             let seq = write_wo(ctx.tx, wo)?;
+            if action == StatusAction::Complete {
+                // Every completed job gets its callback, in this same transaction.
+                super::closed_loop::open_callback(ctx, wo)?;
+            }
             Ok(if merged {
                 OpResult::Merged { server_seq: seq }
             } else {

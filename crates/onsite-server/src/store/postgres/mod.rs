@@ -55,6 +55,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_blob_uploaders",
         include_str!("../../../migrations/postgres/0003_blob_uploaders.sql"),
     ),
+    (
+        "0004_closed_loop",
+        include_str!("../../../migrations/postgres/0004_closed_loop.sql"),
+    ),
 ];
 
 /// Connections per process: one writer at a time (the lock) plus concurrent readers.

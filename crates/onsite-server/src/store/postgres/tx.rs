@@ -281,6 +281,24 @@ impl ReadTx for PgTx<'_, '_> {
         .transpose()
     }
 
+    fn loop_rows(&self, kind: &str, wo: Option<WorkOrderId>) -> Result<Vec<String>> {
+        let wo = wo.map(|w| w.to_string());
+        self.strings(
+            "SELECT data FROM loop_rows WHERE kind = $1 AND ($2::TEXT IS NULL OR work_order_id = $2)
+             ORDER BY id COLLATE \"C\"",
+            &[&kind, &wo],
+        )
+    }
+
+    fn load_loop_row(&self, kind: &str, id: &str) -> Result<Option<String>> {
+        self.opt(
+            "SELECT data FROM loop_rows WHERE kind = $1 AND id = $2",
+            &[&kind, &id],
+        )?
+        .map(|r| Ok(r.try_get(0)?))
+        .transpose()
+    }
+
     fn load_doc(&self, t: DocTable, id: &str) -> Result<Option<String>> {
         let sql = format!("SELECT data FROM {} WHERE id = $1", table(t));
         self.opt(&sql, &[&id])?

@@ -162,6 +162,15 @@ impl WriteTx for PgTx<'_, '_> {
         Ok(())
     }
 
+    fn put_loop_row(&self, kind: &str, id: &str, wo: WorkOrderId, data: &str) -> Result<()> {
+        self.exec(
+            "INSERT INTO loop_rows (kind, id, work_order_id, data) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (kind, id) DO UPDATE SET data = excluded.data",
+            &[&kind, &id, &wo.to_string(), &data],
+        )?;
+        Ok(())
+    }
+
     fn put_customer(&self, customer: &Customer, s: u64) -> Result<()> {
         self.exec(
             "INSERT INTO customers (id, data, server_seq) VALUES ($1, $2, $3)

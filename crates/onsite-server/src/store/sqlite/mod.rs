@@ -37,6 +37,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_blob_uploaders",
         include_str!("../../../migrations/sqlite/0003_blob_uploaders.sql"),
     ),
+    (
+        "0004_closed_loop",
+        include_str!("../../../migrations/sqlite/0004_closed_loop.sql"),
+    ),
 ];
 
 /// Reader connections: the idle ones, and how many exist in all.

@@ -203,6 +203,16 @@ impl ReadTx for SqliteTx<'_> {
             .transpose()
     }
 
+    fn loop_rows(&self, kind: &str, wo: Option<WorkOrderId>) -> Result<Vec<String>> {
+        let sql = "SELECT data FROM loop_rows WHERE kind = ?1 AND (?2 IS NULL OR work_order_id = ?2) ORDER BY id";
+        strings(self.0, sql, params![kind, wo.map(|w| w.to_string())])
+    }
+
+    fn load_loop_row(&self, kind: &str, id: &str) -> Result<Option<String>> {
+        let sql = "SELECT data FROM loop_rows WHERE kind = ?1 AND id = ?2";
+        Ok(self.one(sql, [kind, id], |r| r.get(0)).optional()?)
+    }
+
     fn load_doc(&self, t: DocTable, id: &str) -> Result<Option<String>> {
         let sql = format!("SELECT data FROM {} WHERE id = ?1", table(t));
         Ok(self
@@ -586,6 +596,15 @@ impl WriteTx for SqliteTx<'_> {
                 format_ts(&at),
                 seq as i64
             ],
+        )?;
+        Ok(())
+    }
+
+    fn put_loop_row(&self, kind: &str, id: &str, wo: WorkOrderId, data: &str) -> Result<()> {
+        self.exec(
+            "INSERT INTO loop_rows (kind, id, work_order_id, data) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (kind, id) DO UPDATE SET data = excluded.data",
+            params![kind, id, wo.to_string(), data],
         )?;
         Ok(())
     }
