@@ -7,12 +7,16 @@
 //! `[gc]` table (`ONSITE_GC_INTERVAL`, `ONSITE_GC_ABANDONED_UPLOADS`,
 //! `ONSITE_GC_UNREFERENCED_GRACE`) and the `[login]` table of sign-in limits
 //! (`crate::limits`: `ONSITE_LOGIN_PER_USER_ADDRESS`, `ONSITE_LOGIN_PER_USER`,
-//! `ONSITE_LOGIN_PER_ADDRESS`, `ONSITE_LOGIN_HASH_CONCURRENCY`).
+//! `ONSITE_LOGIN_PER_ADDRESS`, `ONSITE_LOGIN_HASH_CONCURRENCY`), the `[closed_loop]` table of
+//! whole hours (`callback_due_hours`, `urgent_due_hours`, `retry_hours`,
+//! `complaint_deadline_hours`; `ONSITE_CALLBACK_DUE_HOURS`, `ONSITE_CALLBACK_URGENT_HOURS`,
+//! `ONSITE_CALLBACK_RETRY_HOURS`, `ONSITE_COMPLAINT_DEADLINE_HOURS`).
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+use onsite_model::closed_loop::LoopPolicy;
 use serde::Deserialize;
 
 use crate::limits::{LoginFile, LoginLimits};
@@ -37,6 +41,8 @@ pub struct Config {
     pub gc: GcSettings,
     /// Sign-in attempt limits and how many password hashes run at once.
     pub login: LoginLimits,
+    /// The closed loop's timings (`[closed_loop]`; docs/CLOSED_LOOP.md).
+    pub closed_loop: LoopPolicy,
 }
 
 /// Written by hand so a password in the database URL or an S3 secret never reaches a log.
@@ -50,6 +56,7 @@ impl std::fmt::Debug for Config {
             .field("s3", &self.s3)
             .field("gc", &self.gc)
             .field("login", &self.login)
+            .field("closed_loop", &self.closed_loop)
             .finish()
     }
 }
@@ -201,6 +208,7 @@ struct FileConfig {
     s3: Option<S3Settings>,
     gc: Option<FileGc>,
     login: Option<LoginFile>,
+    closed_loop: Option<FileLoop>,
 }
 
 #[derive(Default, Deserialize)]
@@ -244,8 +252,10 @@ impl Config {
             s3: S3Settings::default(),
             gc: GcSettings::default(),
             login: LoginLimits::default(),
+            closed_loop: LoopPolicy::DEFAULT,
         };
         let mut login = None;
+        let mut closed_loop = FileLoop::default();
         let mut blobs = None;
         let mut gc = FileGc::default();
         if let Some(path) = file {
@@ -270,6 +280,7 @@ impl Config {
             cfg.s3 = f.s3.unwrap_or_default();
             gc = f.gc.unwrap_or_default();
             login = f.login;
+            closed_loop = f.closed_loop.unwrap_or_default();
         }
         let var = |names: &[&str]| names.iter().find_map(|n| env(n).filter(|s| !s.is_empty()));
         blobs = var(&["ONSITE_BLOBS"]).or(blobs);
@@ -313,6 +324,7 @@ impl Config {
             )?,
         };
         cfg.login = LoginLimits::layered(login, |n| var(&[n])).map_err(ConfigError::Invalid)?;
+        cfg.closed_loop = loop_policy(closed_loop, |n| var(&[n]))?;
         if let Some(b) = blobs {
             cfg.blobs = b.parse().map_err(ConfigError::Invalid)?;
         }
@@ -336,6 +348,63 @@ impl Config {
         }
         Ok(cfg)
     }
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLoop {
+    callback_due_hours: Option<u32>,
+    urgent_due_hours: Option<u32>,
+    retry_hours: Option<u32>,
+    complaint_deadline_hours: Option<u32>,
+}
+
+/// The `[closed_loop]` table under its environment variables: whole hours, 1 to 8760.
+fn loop_policy(
+    file: FileLoop,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<LoopPolicy, ConfigError> {
+    let d = LoopPolicy::DEFAULT;
+    let hours = |key: &str, env: &str, file: Option<u32>, default: u32| {
+        let v = match var(env) {
+            Some(s) => s.trim().parse::<u32>().map_err(|_| {
+                ConfigError::Invalid(format!("{env} = {s:?}: use a whole number of hours"))
+            })?,
+            None => file.unwrap_or(default),
+        };
+        if !(1..=8760).contains(&v) {
+            return Err(ConfigError::Invalid(format!(
+                "closed_loop.{key} = {v}: use 1 to 8760 hours"
+            )));
+        }
+        Ok(v)
+    };
+    Ok(LoopPolicy {
+        callback_due_hours: hours(
+            "callback_due_hours",
+            "ONSITE_CALLBACK_DUE_HOURS",
+            file.callback_due_hours,
+            d.callback_due_hours,
+        )?,
+        urgent_due_hours: hours(
+            "urgent_due_hours",
+            "ONSITE_CALLBACK_URGENT_HOURS",
+            file.urgent_due_hours,
+            d.urgent_due_hours,
+        )?,
+        retry_hours: hours(
+            "retry_hours",
+            "ONSITE_CALLBACK_RETRY_HOURS",
+            file.retry_hours,
+            d.retry_hours,
+        )?,
+        complaint_deadline_hours: hours(
+            "complaint_deadline_hours",
+            "ONSITE_COMPLAINT_DEADLINE_HOURS",
+            file.complaint_deadline_hours,
+            d.complaint_deadline_hours,
+        )?,
+    })
 }
 
 #[cfg(test)]
@@ -378,6 +447,36 @@ mod tests {
         std::fs::write(&file, "port = 1\n").unwrap();
         let err = Config::load(Some(&file), none, None, None, None).unwrap_err();
         assert!(err.to_string().contains("is not valid"), "{err}");
+    }
+
+    #[test]
+    fn the_closed_loop_hours_come_from_file_then_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("server.toml");
+        std::fs::write(
+            &file,
+            "[closed_loop]\ncallback_due_hours = 24\ncomplaint_deadline_hours = 48\n",
+        )
+        .unwrap();
+        let none = |_: &str| None;
+        let c = Config::load(None, none, None, None, None).unwrap();
+        assert_eq!(c.closed_loop, LoopPolicy::DEFAULT);
+        let c = Config::load(Some(&file), none, None, None, None).unwrap();
+        assert_eq!(
+            c.closed_loop,
+            LoopPolicy {
+                callback_due_hours: 24,
+                complaint_deadline_hours: 48,
+                ..LoopPolicy::DEFAULT
+            }
+        );
+        let env = |k: &str| (k == "ONSITE_CALLBACK_URGENT_HOURS").then(|| "2".to_owned());
+        let c = Config::load(Some(&file), env, None, None, None).unwrap();
+        let p = c.closed_loop;
+        assert_eq!((p.urgent_due_hours, p.callback_due_hours), (2, 24));
+        let env = |k: &str| (k == "ONSITE_CALLBACK_RETRY_HOURS").then(|| "0".to_owned());
+        let err = Config::load(None, env, None, None, None).unwrap_err();
+        assert!(err.to_string().contains("1 to 8760"), "{err}");
     }
 
     #[test]

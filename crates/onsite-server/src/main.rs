@@ -181,7 +181,10 @@ fn config(loc: &Location, listen: Option<String>) -> anyhow::Result<Config> {
 /// data directory.
 fn open_store(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<dyn Store>> {
     let ids = Arc::new(SystemIds);
-    let options = StoreOptions::default();
+    let options = StoreOptions {
+        loop_policy: cfg.closed_loop,
+        ..StoreOptions::default()
+    };
     match cfg.database.as_deref() {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             let store = PostgresStore::connect(url, clock, ids, options)
