@@ -77,6 +77,43 @@ pub struct LoginResponse {
     pub epoch: String,
 }
 
+/// The office console's sign-in: a username and password, no device (the session lives in
+/// an HttpOnly cookie the server sets).
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct WebSignInRequest {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for WebSignInRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSignInRequest")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// A signed-in console session, as the console sees it: who, the token its unsafe requests
+/// carry in `X-CSRF-Token`, and when it ends.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct WebSession {
+    pub user: User,
+    /// Bound to the session: sent back as the `X-CSRF-Token` header of every POST, PATCH,
+    /// PUT and DELETE the console makes.
+    pub csrf_token: String,
+    /// The session's absolute end, whatever the activity.
+    #[serde(with = "serde_ts")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub expires_at: Timestamp,
+    /// Seconds without a request after which the session ends.
+    pub idle_timeout_secs: u64,
+}
+
 // Secrets never reach a log through Debug.
 impl std::fmt::Debug for LoginRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
