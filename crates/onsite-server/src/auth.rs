@@ -66,6 +66,25 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// The CSRF token of a console session: derived from its secret id, so it is bound to the
+/// session, changes with it and needs no storage, and cannot be computed without the id
+/// (which the browser keeps in an HttpOnly cookie).
+pub fn csrf_token(session_id: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"onsite-console-csrf\0");
+    h.update(session_id.as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// Compares two secrets in time that does not depend on where they differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
 /// A random id for the database epoch.
 pub fn new_epoch() -> String {
     let mut bytes = [0u8; 16];

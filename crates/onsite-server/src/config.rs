@@ -10,7 +10,10 @@
 //! `ONSITE_LOGIN_PER_ADDRESS`, `ONSITE_LOGIN_HASH_CONCURRENCY`), the `[closed_loop]` table of
 //! whole hours (`callback_due_hours`, `urgent_due_hours`, `retry_hours`,
 //! `complaint_deadline_hours`; `ONSITE_CALLBACK_DUE_HOURS`, `ONSITE_CALLBACK_URGENT_HOURS`,
-//! `ONSITE_CALLBACK_RETRY_HOURS`, `ONSITE_COMPLAINT_DEADLINE_HOURS`).
+//! `ONSITE_CALLBACK_RETRY_HOURS`, `ONSITE_COMPLAINT_DEADLINE_HOURS`), and the `[console]` table
+//! of the office console's sessions (`secure_cookies`, `session_idle`, `session_lifetime`;
+//! `ONSITE_CONSOLE_SECURE_COOKIES`, `ONSITE_CONSOLE_SESSION_IDLE`,
+//! `ONSITE_CONSOLE_SESSION_LIFETIME`).
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -43,6 +46,17 @@ pub struct Config {
     pub login: LoginLimits,
     /// The closed loop's timings (`[closed_loop]`; docs/CLOSED_LOOP.md).
     pub closed_loop: LoopPolicy,
+    pub console: ConsoleSettings,
+}
+
+/// The office console's session cookie.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConsoleSettings {
+    /// Mark the cookie `Secure` (sent over HTTPS only): set it when the server is reached
+    /// through TLS (a reverse proxy in front of it); off by default, since the server itself
+    /// speaks plain HTTP on loopback.
+    pub secure_cookies: bool,
+    pub sessions: crate::store::WebSessionPolicy,
 }
 
 /// Written by hand so a password in the database URL or an S3 secret never reaches a log.
@@ -57,6 +71,7 @@ impl std::fmt::Debug for Config {
             .field("gc", &self.gc)
             .field("login", &self.login)
             .field("closed_loop", &self.closed_loop)
+            .field("console", &self.console)
             .finish()
     }
 }
@@ -209,6 +224,15 @@ struct FileConfig {
     gc: Option<FileGc>,
     login: Option<LoginFile>,
     closed_loop: Option<FileLoop>,
+    console: Option<FileConsole>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConsole {
+    secure_cookies: Option<bool>,
+    session_idle: Option<String>,
+    session_lifetime: Option<String>,
 }
 
 #[derive(Default, Deserialize)]
@@ -253,7 +277,9 @@ impl Config {
             gc: GcSettings::default(),
             login: LoginLimits::default(),
             closed_loop: LoopPolicy::DEFAULT,
+            console: ConsoleSettings::default(),
         };
+        let mut console = FileConsole::default();
         let mut login = None;
         let mut closed_loop = FileLoop::default();
         let mut blobs = None;
@@ -281,6 +307,7 @@ impl Config {
             gc = f.gc.unwrap_or_default();
             login = f.login;
             closed_loop = f.closed_loop.unwrap_or_default();
+            console = f.console.unwrap_or_default();
         }
         let var = |names: &[&str]| names.iter().find_map(|n| env(n).filter(|s| !s.is_empty()));
         blobs = var(&["ONSITE_BLOBS"]).or(blobs);
@@ -325,6 +352,7 @@ impl Config {
         };
         cfg.login = LoginLimits::layered(login, |n| var(&[n])).map_err(ConfigError::Invalid)?;
         cfg.closed_loop = loop_policy(closed_loop, |n| var(&[n]))?;
+        cfg.console = console_settings(console, |n| var(&[n]))?;
         if let Some(b) = blobs {
             cfg.blobs = b.parse().map_err(ConfigError::Invalid)?;
         }
@@ -348,6 +376,55 @@ impl Config {
         }
         Ok(cfg)
     }
+}
+
+/// The `[console]` table under its environment variables.
+fn console_settings(
+    file: FileConsole,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<ConsoleSettings, ConfigError> {
+    let defaults = ConsoleSettings::default();
+    let secure_cookies = match var("ONSITE_CONSOLE_SECURE_COOKIES") {
+        Some(v) => match v.trim() {
+            "1" | "true" | "yes" => true,
+            "0" | "false" | "no" => false,
+            other => {
+                return Err(ConfigError::Invalid(format!(
+                    "ONSITE_CONSOLE_SECURE_COOKIES = {other:?}: use true or false"
+                )));
+            }
+        },
+        None => file.secure_cookies.unwrap_or(defaults.secure_cookies),
+    };
+    let duration = |key: &str, env: &str, v: Option<String>, default: Duration| match var(env).or(v)
+    {
+        None => Ok(default),
+        Some(v) => match parse_duration(&v) {
+            Ok(d) if d.as_secs() >= 60 => Ok(d),
+            Ok(_) => Err(ConfigError::Invalid(format!(
+                "console.{key} = {v:?}: a session lasts at least a minute"
+            ))),
+            Err(e) => Err(ConfigError::Invalid(format!("console.{key}: {e}"))),
+        },
+    };
+    let sessions = crate::store::WebSessionPolicy {
+        idle: duration(
+            "session_idle",
+            "ONSITE_CONSOLE_SESSION_IDLE",
+            file.session_idle,
+            defaults.sessions.idle,
+        )?,
+        lifetime: duration(
+            "session_lifetime",
+            "ONSITE_CONSOLE_SESSION_LIFETIME",
+            file.session_lifetime,
+            defaults.sessions.lifetime,
+        )?,
+    };
+    Ok(ConsoleSettings {
+        secure_cookies,
+        sessions,
+    })
 }
 
 #[derive(Default, Deserialize)]
@@ -410,6 +487,26 @@ fn loop_policy(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn console_sessions_are_configured() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("server.toml");
+        std::fs::write(
+            &file,
+            "[console]\nsecure_cookies = true\nsession_idle = \"30m\"\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&file), |_| None, None, None, None).unwrap();
+        assert!(c.console.secure_cookies);
+        assert_eq!(c.console.sessions.idle, Duration::from_secs(1800));
+        assert_eq!(c.console.sessions.lifetime, Duration::from_secs(12 * 3600));
+        let env = |k: &str| (k == "ONSITE_CONSOLE_SECURE_COOKIES").then(|| "false".to_owned());
+        let c = Config::load(Some(&file), env, None, None, None).unwrap();
+        assert!(!c.console.secure_cookies);
+        let env = |k: &str| (k == "ONSITE_CONSOLE_SESSION_LIFETIME").then(|| "5s".to_owned());
+        assert!(Config::load(None, env, None, None, None).is_err());
+    }
 
     #[test]
     fn later_sources_win() {

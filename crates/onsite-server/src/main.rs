@@ -546,7 +546,11 @@ async fn serve(cfg: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> any
     onsite_server::blobs::gc::run_periodically(blobs.clone(), store.clone(), clock.clone(), cfg.gc);
     flush_seen_periodically(store.clone());
     let blob_location = blobs.location();
-    let app = router(AppState::new(store, blobs, clock).with_login_limits(cfg.login.clone()));
+    let app = router(
+        AppState::new(store, blobs, clock)
+            .with_login_limits(cfg.login.clone())
+            .with_console(cfg.console),
+    );
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "onsite-server listening on http://{addr}")?;

@@ -110,6 +110,24 @@ const MATRIX: &[(&str, &str, [Expect; 7])] = &[
         ],
     ),
     ("GET", "/api/v1/me", device(200)),
+    // The office console's sign-in: office users with their password; technicians (the
+    // revoked device is Alice's) are refused after their password is checked.
+    (
+        "POST",
+        "/api/v1/web/session",
+        [
+            OFFICE_ONLY,
+            OFFICE_ONLY,
+            OFFICE_ONLY,
+            Ok(200),
+            Ok(200),
+            OFFICE_ONLY,
+            No(401, "bad_credentials"),
+        ],
+    ),
+    // A device's token is no console session (tests/web_session.rs drives the cookie).
+    ("GET", "/api/v1/web/session", [SIGN_IN; 7]),
+    ("DELETE", "/api/v1/web/session", [SIGN_IN; 7]),
     // A push that records the diagnosis (a technician's field) on the job: its technician;
     // the former assignee's pending work is still taken (for review when needed).
     (
@@ -167,6 +185,8 @@ const MATRIX: &[(&str, &str, [Expect; 7])] = &[
     ("POST", "/api/v1/work-orders/{id}/reschedule", office(200)),
     ("POST", "/api/v1/work-orders/{id}/cancel", office(200)),
     ("POST", "/api/v1/work-orders/{id}/reopen", office(200)),
+    ("GET", "/api/v1/work-orders/{id}/suggestions", office(200)),
+    ("GET", "/api/v1/dispatch/board", office(200)),
     // The closed loop is the office's. A call on a callback that does not exist passes the
     // door and meets the rule (tests/closed_loop.rs records real ones).
     ("GET", "/api/v1/callbacks", office(200)),
@@ -190,6 +210,23 @@ const MATRIX: &[(&str, &str, [Expect; 7])] = &[
     ("POST", "/api/v1/complaints/{id}/resolve", office(200)),
     ("GET", "/api/v1/conflicts", office(200)),
     ("POST", "/api/v1/conflicts/{id}/resolve", office(200)),
+    // Quality review is the office's. The job here is not completed: the office's review
+    // passes the door and meets the rule (tests/quality.rs stores real ones).
+    ("GET", "/api/v1/quality/queue", office(200)),
+    ("GET", "/api/v1/work-orders/{id}/quality-reviews", office(200)),
+    (
+        "POST",
+        "/api/v1/work-orders/{id}/quality-reviews",
+        [
+            OFFICE_ONLY,
+            OFFICE_ONLY,
+            OFFICE_ONLY,
+            No(409, "not_completed"),
+            No(409, "not_completed"),
+            SIGN_IN,
+            SIGN_IN,
+        ],
+    ),
 ];
 
 /// Cells of the push matrix that wait for the engine's push authorisation to be hardened:
@@ -441,6 +478,15 @@ fn request_for(
             (headers, body) = json_body(json!({"username": cast.user(caller).username,
                 "password": password, "device_id": device_id, "device_name": "tablet"}));
         }
+        ("POST", "/api/v1/web/session") => {
+            let password = if caller == Caller::Anonymous {
+                "wrong-password"
+            } else {
+                common::PASSWORD
+            };
+            (headers, body) =
+                json_body(json!({"username": cast.user(caller).username, "password": password}));
+        }
         ("POST", "/api/v1/sync/push") => {
             let job = moved_job(w, cast);
             let op = dev.set(job.id, "diagnosis", json!("Fan motor seized"), None);
@@ -511,6 +557,11 @@ fn request_for(
                     "appointment_end": "2026-11-23T11:00:00Z"})),
                 "{id}" => Some(json!({"priority": "urgent"})),
                 "complaints" => Some(json!({"summary": "Left packaging behind"})),
+                "quality-reviews" if method == "POST" => Some(json!({"marks": [
+                    {"item": "appointment_confirmed", "mark": "pass"},
+                    {"item": "shoe_covers", "mark": "pass"},
+                    {"item": "site_cleaned", "mark": "pass"},
+                    {"item": "fault_explained", "mark": "fail", "comment": "Not explained"}]})),
                 _ => None,
             };
             if let Some(p) = payload {

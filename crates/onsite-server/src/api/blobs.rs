@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use onsite_model::wire::{BlobInfo, CHUNK_SHA256, MAX_CHUNK_BYTES, UPLOAD_OFFSET};
 
-use super::{AppState, Auth, blocking, bounds};
+use super::{AppState, Auth, Device, blocking, bounds};
 use crate::blobs::{BlobError, BlobState, Finished, check_address, parse_range, put_chunk};
 use crate::error::{Error, Refusal, Result};
 
@@ -59,7 +59,11 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// 200 + `Content-Length` when stored; 404 + `Upload-Offset` (bytes held) otherwise.
-pub async fn head(State(s): State<AppState>, Auth(_): Auth, Path(sha): Path<String>) -> Response {
+pub async fn head(
+    State(s): State<AppState>,
+    Device(_): Device,
+    Path(sha): Path<String>,
+) -> Response {
     let blobs = s.blobs.clone();
     let id = sha.clone();
     let state = match run(move || blobs.state(&id)).await {
@@ -97,7 +101,7 @@ pub async fn head(State(s): State<AppState>, Auth(_): Auth, Path(sha): Path<Stri
 /// `Upload-Offset`, or 200 + [`BlobInfo`] when the server already holds the whole blob.
 pub async fn patch(
     State(s): State<AppState>,
-    Auth(_): Auth,
+    Device(_): Device,
     Path(sha): Path<String>,
     headers: HeaderMap,
     body: std::result::Result<Bytes, BytesRejection>,
@@ -158,7 +162,7 @@ pub async fn patch(
 /// Verifies the whole upload and stores it; releases the jobs that were waiting for it.
 pub async fn finish(
     State(s): State<AppState>,
-    Auth(who): Auth,
+    Device(who): Device,
     Path(sha): Path<String>,
 ) -> Response {
     let blobs = s.blobs.clone();

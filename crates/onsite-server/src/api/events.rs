@@ -20,7 +20,7 @@ use onsite_model::UserId;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::time::{Instant, Interval, interval_at};
 
-use super::{AppState, Auth, blocking};
+use super::{AppState, Device, blocking};
 use crate::error::{Error, Result};
 use crate::live::Subscription;
 use crate::metrics::OpenStream;
@@ -37,7 +37,7 @@ pub const CHANGE_EVENT: &str = "change";
 
 pub async fn events(
     State(state): State<AppState>,
-    Auth(who): Auth,
+    Device(who): Device,
     headers: HeaderMap,
 ) -> Result<Response> {
     let subscription = state.store.changes().subscribe(who.user.id)?;
@@ -68,7 +68,7 @@ fn change_event(seq: u64) -> Event {
         .data(serde_json::json!({ "seq": seq }).to_string())
 }
 
-/// The token `Auth` accepted (already checked to be there and well-formed).
+/// The token `Device` accepted (already checked to be there and well-formed).
 fn bearer(headers: &HeaderMap) -> Option<String> {
     headers
         .get(header::AUTHORIZATION)?

@@ -64,10 +64,33 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// Any signed-in device.
+/// Any signed-in caller: a device's bearer token or, without one, the office console's
+/// session cookie (with its CSRF checks on unsafe methods: `web_session`). The same
+/// authorisation follows either way.
 pub struct Auth(pub Principal);
 
 impl FromRequestParts<AppState> for Auth {
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if !parts.headers.contains_key(header::AUTHORIZATION)
+            && let Some((who, _)) = super::web_session::session_principal(parts, state).await?
+        {
+            return Ok(Auth(who));
+        }
+        let Device(who) = Device::from_request_parts(parts, state).await?;
+        Ok(Auth(who))
+    }
+}
+
+/// A signed-in device, by its bearer token only: the sync and upload endpoints, which a
+/// console session never calls.
+pub struct Device(pub Principal);
+
+impl FromRequestParts<AppState> for Device {
     type Rejection = Error;
 
     async fn from_request_parts(
@@ -91,7 +114,7 @@ impl FromRequestParts<AppState> for Auth {
             .to_owned();
         let store = state.store.clone();
         let who = blocking(move || store.authenticate(&token)).await?;
-        Ok(Auth(who))
+        Ok(Device(who))
     }
 }
 

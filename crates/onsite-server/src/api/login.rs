@@ -181,7 +181,7 @@ fn address_key(address: IpAddr) -> IpAddr {
 
 /// The peer's address (the server is started with connection info); unknown in tests that
 /// call the router directly, which then share one address.
-fn client_address(req: &Request) -> IpAddr {
+pub(super) fn client_address(req: &Request) -> IpAddr {
     req.extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(a)| a.ip())
@@ -206,23 +206,41 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
         Ok(body) => body,
         Err(e) => return e.into_response(),
     };
+    let store = state.store.clone();
+    let username = body.username.clone();
+    match guarded(&state, &username, address, move || store.login(&body)).await {
+        Ok(res) => Json(res).into_response(),
+        Err(res) => res,
+    }
+}
+
+/// Runs one sign-in (`check`, which hashes the password) for `username` from `address`
+/// under the attempt limits, on a hashing thread: a device's and the console's alike. The
+/// refusal is the whole response (a 429 carries `Retry-After`).
+pub(super) async fn guarded<T: Send + 'static>(
+    state: &AppState,
+    username: &str,
+    address: IpAddr,
+    check: impl FnOnce() -> crate::error::Result<T> + Send + 'static,
+) -> Result<T, Response> {
     let guard = state.login.clone();
-    if let Err((wait, what)) = guard.admit(&body.username, address) {
-        tracing::warn!(username = %user_key(&body.username), %address, "sign-in throttled");
-        return too_many(wait, what);
+    if let Err((wait, what)) = guard.admit(username, address) {
+        tracing::warn!(username = %user_key(username), %address, "sign-in throttled");
+        return Err(too_many(wait, what));
     }
     let (reply, answer) = tokio::sync::oneshot::channel();
-    let store = state.store.clone();
     let job: Job = Box::new(move || {
-        let _ = reply.send(store.login(&body));
+        let _ = reply.send(check());
     });
     if guard.hashers.send(job).is_err() {
-        return Error::Internal("the sign-in threads have stopped".into()).into_response();
+        return Err(Error::Internal("the sign-in threads have stopped".into()).into_response());
     }
     match answer.await {
-        Ok(Ok(res)) => Json(res).into_response(),
-        Ok(Err(e)) => e.into_response(),
-        Err(_) => Error::Internal("a sign-in thread stopped mid-request".into()).into_response(),
+        Ok(Ok(res)) => Ok(res),
+        Ok(Err(e)) => Err(e.into_response()),
+        Err(_) => {
+            Err(Error::Internal("a sign-in thread stopped mid-request".into()).into_response())
+        }
     }
 }
 

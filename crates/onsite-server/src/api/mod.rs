@@ -4,6 +4,8 @@
 mod blobs;
 mod bounds;
 mod closed_loop;
+pub mod console;
+mod dispatch;
 mod events;
 mod extract;
 mod kpis;
@@ -11,9 +13,11 @@ mod login;
 mod office;
 pub mod openapi;
 mod ops;
+mod quality;
 mod refusals;
 pub mod routes;
 mod sync;
+mod web_session;
 
 use std::sync::Arc;
 
@@ -25,10 +29,11 @@ use axum::{Json, Router};
 use onsite_model::Clock;
 use tower_http::trace::TraceLayer;
 
-pub use extract::{ApiJson, ApiQuery, Auth, Office};
+pub use extract::{ApiJson, ApiQuery, Auth, Device, Office};
 pub use login::LoginGuard;
 
 use crate::blobs::BlobStore;
+use crate::config::ConsoleSettings;
 use crate::error::{Error, Result};
 use crate::limits::LoginLimits;
 use crate::metrics::Metrics;
@@ -45,6 +50,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Sign-in attempt limits and the queue for password hashing.
     pub login: Arc<LoginGuard>,
+    /// The console's cookie and session lifetimes.
+    pub console: ConsoleSettings,
 }
 
 impl AppState {
@@ -55,7 +62,14 @@ impl AppState {
             clock: clock.clone(),
             metrics: Arc::new(Metrics::default()),
             login: Arc::new(LoginGuard::new(LoginLimits::default(), clock)),
+            console: ConsoleSettings::default(),
         }
+    }
+
+    /// The same state with these console settings instead of the defaults.
+    pub fn with_console(mut self, console: ConsoleSettings) -> Self {
+        self.console = console;
+        self
     }
 
     /// The same state with these sign-in limits instead of the defaults.
@@ -81,6 +95,10 @@ pub fn router(state: AppState) -> Router {
     for endpoint in routes::ENDPOINTS {
         app = app.route(endpoint.path, (endpoint.handler)());
     }
+    // The office console's page and files (not API endpoints: outside the route table).
+    app = app
+        .route("/", axum::routing::get(console::index))
+        .route("/console/{*path}", axum::routing::get(console::asset));
     app.fallback(refusals::not_found)
         .layer(middleware::from_fn(refusals::json_refusals))
         .layer(middleware::from_fn_with_state(state.clone(), track))

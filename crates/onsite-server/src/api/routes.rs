@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::http::Method;
-use axum::routing::{MethodRouter, get, head, patch, post};
+use axum::routing::{MethodRouter, delete, get, head, patch, post};
 use utoipa::openapi::OpenApi;
 
 use super::{AppState, blobs, office, ops, sync};
@@ -45,6 +45,24 @@ pub const ENDPOINTS: &[Endpoint] = &[
         post(super::login::login)
     ),
     endpoint!(GET "/api/v1/me", "auth", "The signed-in user", get(sync::me)),
+    endpoint!(
+        POST "/api/v1/web/session",
+        "auth",
+        "Sign in to the office console: WebSignInRequest -> WebSession, and an HttpOnly SameSite=Strict session cookie; technicians are refused 403 office_only; 429 with Retry-After as for devices",
+        post(super::web_session::sign_in)
+    ),
+    endpoint!(
+        GET "/api/v1/web/session",
+        "auth",
+        "The console session of the cookie: WebSession (user, CSRF token, expiry)",
+        get(super::web_session::current)
+    ),
+    endpoint!(
+        DELETE "/api/v1/web/session",
+        "auth",
+        "Sign out of the console: the session ends on the server (needs X-CSRF-Token and this origin)",
+        delete(super::web_session::sign_out)
+    ),
     endpoint!(
         POST "/api/v1/sync/push",
         "sync",
@@ -163,6 +181,18 @@ pub const ENDPOINTS: &[Endpoint] = &[
         post(office::reopen)
     ),
     endpoint!(
+        GET "/api/v1/work-orders/{id}/suggestions",
+        "office",
+        "Technicians ranked for an open job by skill match, distance from their previous job that day and load, each with its reasons (?utc_offset_minutes: whose day) -> Suggestions; 409 job_closed",
+        get(super::dispatch::suggestions)
+    ),
+    endpoint!(
+        GET "/api/v1/dispatch/board",
+        "office",
+        "The dispatch board: each technician's jobs with an appointment in [from, to) (RFC 3339; default today and the next 6 days at ?utc_offset_minutes, at most 31 days), their backlog, the unassigned queue, SLA-risk flags at the server's clock -> Board",
+        get(super::dispatch::board)
+    ),
+    endpoint!(
         GET "/api/v1/callbacks",
         "office",
         "The callback queue, open first, urgent on top, then by due time (?open, urgent, overdue, assignee, work_order) -> [CallbackItem]",
@@ -215,6 +245,24 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "office",
         "Resolve a conflict with the value to keep",
         post(office::resolve_conflict)
+    ),
+    endpoint!(
+        GET "/api/v1/quality/queue",
+        "office",
+        "The quality-review queue: completed jobs sampled (default 10 % per technician), rated low (<= 3 stars or NPS <= 6) or with a conduct item answered no, each with its reasons; ?state=pending|reviewed|all (default pending), technician=<user id> -> ReviewQueue with counts per technician",
+        get(super::quality::queue)
+    ),
+    endpoint!(
+        POST "/api/v1/work-orders/{id}/quality-reviews",
+        "office",
+        "Review a completed job: ReviewInput (pass or fail on each of the four conduct standards, a comment on every fail, an overall comment) -> 201 QualityReview; reviewer and time from the caller and the server's clock; 409 not_completed",
+        post(super::quality::review)
+    ),
+    endpoint!(
+        GET "/api/v1/work-orders/{id}/quality-reviews",
+        "office",
+        "A job's quality reviews, oldest first (the latest counts)",
+        get(super::quality::reviews)
     ),
 ];
 

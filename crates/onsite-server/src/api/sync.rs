@@ -7,7 +7,7 @@ use axum::extract::State;
 use onsite_model::wire::{PullResponse, PushRequest, PushResponse};
 use serde::Deserialize;
 
-use super::{ApiJson, ApiQuery, AppState, Auth, blocking, bounds};
+use super::{ApiJson, ApiQuery, AppState, Auth, Device, blocking, bounds};
 use crate::error::Result;
 use crate::store::Snapshot;
 
@@ -17,7 +17,7 @@ pub async fn me(Auth(who): Auth) -> Json<onsite_model::User> {
 
 pub async fn push(
     State(state): State<AppState>,
-    Auth(who): Auth,
+    Device(who): Device,
     ApiJson(req): ApiJson<PushRequest>,
 ) -> Result<Json<PushResponse>> {
     bounds::push_numbers(&req)?;
@@ -41,7 +41,7 @@ pub struct PullQuery {
 
 pub async fn pull(
     State(state): State<AppState>,
-    Auth(who): Auth,
+    Device(who): Device,
     ApiQuery(q): ApiQuery<PullQuery>,
 ) -> Result<Json<PullResponse>> {
     let cursor = bounds::cursor(q.cursor)?;
@@ -53,7 +53,10 @@ pub async fn pull(
     Ok(Json(res?))
 }
 
-pub async fn snapshot(State(state): State<AppState>, Auth(who): Auth) -> Result<Json<Snapshot>> {
+pub async fn snapshot(
+    State(state): State<AppState>,
+    Device(who): Device,
+) -> Result<Json<Snapshot>> {
     let store = state.store.clone();
     Ok(Json(blocking(move || store.snapshot(&who)).await?))
 }

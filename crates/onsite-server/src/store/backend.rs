@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use onsite_model::merge::FieldStamp;
+use onsite_model::quality::QualityReview;
 use onsite_model::time::Timestamp;
 use onsite_model::wire::RowChange;
 use onsite_model::{Asset, Customer, DeviceId, User, UserId, WorkOrder, WorkOrderId};
@@ -86,6 +87,14 @@ pub struct TokenHolder {
     pub last_seen: Option<Timestamp>,
 }
 
+/// A console session found by the hash of its id.
+#[derive(Clone, Debug)]
+pub struct WebSessionRow {
+    pub user_json: String,
+    pub created_at: Timestamp,
+    pub last_used_at: Timestamp,
+}
+
 /// Who a device id is registered to.
 #[derive(Clone, Copy, Debug)]
 pub struct DeviceOwner {
@@ -138,6 +147,8 @@ pub trait ReadTx {
     fn device_by_token(&self, token_hash: &str) -> Result<Option<TokenHolder>>;
     fn devices(&self, only: Option<DeviceId>) -> Result<Vec<DeviceInfo>>;
     fn device_acked_seq(&self, device: DeviceId) -> Result<u64>;
+    /// The console session whose id hashes to `id_hash`, with its user.
+    fn web_session(&self, id_hash: &str) -> Result<Option<WebSessionRow>>;
     /// The outcome (JSON) stored for `(device, seq)`.
     fn stored_outcome(&self, device: DeviceId, seq: u64) -> Result<Option<String>>;
     /// The highest `device_seq` whose changes all lie at or below `high_water`.
@@ -150,6 +161,8 @@ pub trait ReadTx {
     fn blob_uploader(&self, sha256: &str) -> Result<Option<DeviceId>>;
     /// Jobs assigned to `user` now with a live photo or signature naming `sha256`.
     fn jobs_naming_blob(&self, user: UserId, sha256: &str) -> Result<Vec<WorkOrderId>>;
+    /// The quality reviews (JSON) of one job or of all, by `reviewed_at` then id.
+    fn quality_reviews(&self, wo: Option<WorkOrderId>) -> Result<Vec<String>>;
     /// The closed loop's rows of `kind` (`callback`, `complaint`, `loop_event`), of one job
     /// or of all, by id (ids are UUIDv7, so in order of creation).
     fn loop_rows(&self, kind: &str, wo: Option<WorkOrderId>) -> Result<Vec<String>>;
@@ -176,6 +189,8 @@ pub trait WriteTx: ReadTx {
 
     /// Inserts or replaces a work order (its query columns and the evidence it waits for).
     fn put_work_order(&self, wo: &WorkOrder, seq: u64) -> Result<()>;
+    /// Adds one quality review (office data: no `server_seq`); reviews are never replaced.
+    fn insert_quality_review(&self, review: &QualityReview) -> Result<()>;
     /// Inserts or replaces one of the closed loop's rows (office records: no `server_seq`).
     fn put_loop_row(&self, kind: &str, id: &str, wo: WorkOrderId, data: &str) -> Result<()>;
     fn put_job_row(
@@ -217,6 +232,17 @@ pub trait WriteTx: ReadTx {
     /// Marks the device revoked (keeping an earlier revocation time); false when unknown.
     fn revoke_device(&self, device: DeviceId, at: Timestamp) -> Result<bool>;
     fn set_device_acked(&self, device: DeviceId, acked: u64, at: Timestamp) -> Result<()>;
+    fn insert_web_session(&self, id_hash: &str, user: UserId, at: Timestamp) -> Result<()>;
+    fn touch_web_session(&self, id_hash: &str, at: Timestamp) -> Result<()>;
+    /// False when no such session was stored.
+    fn delete_web_session(&self, id_hash: &str) -> Result<bool>;
+    /// Deletes the sessions created before `created_before` or last used before
+    /// `used_before`; returns how many.
+    fn delete_web_sessions_before(
+        &self,
+        created_before: Timestamp,
+        used_before: Timestamp,
+    ) -> Result<u64>;
     /// Stores the outcomes of one push's new ops, in as few statements as the backend can.
     fn store_outcomes(
         &self,
@@ -274,7 +300,9 @@ pub enum Table {
     Removals,
     Blobs,
     AwaitingEvidence,
+    QualityReviews,
     LoopRows,
+    WebSessions,
 }
 
 /// How a column is stored: SQLite keeps booleans as integers, PostgreSQL as `BOOLEAN`.
@@ -296,7 +324,7 @@ pub enum Cell {
 
 impl Table {
     /// Every table, each after the tables its foreign keys point at.
-    pub const ALL: [Table; 15] = [
+    pub const ALL: [Table; 17] = [
         Table::Meta,
         Table::Counters,
         Table::Users,
@@ -311,7 +339,9 @@ impl Table {
         Table::Removals,
         Table::Blobs,
         Table::AwaitingEvidence,
+        Table::QualityReviews,
         Table::LoopRows,
+        Table::WebSessions,
     ];
 
     pub fn name(self) -> &'static str {
@@ -330,7 +360,9 @@ impl Table {
             Table::Removals => "removals",
             Table::Blobs => "blobs",
             Table::AwaitingEvidence => "awaiting_evidence",
+            Table::QualityReviews => "quality_reviews",
             Table::LoopRows => "loop_rows",
+            Table::WebSessions => "web_sessions",
         }
     }
 
@@ -420,11 +452,24 @@ impl Table {
                 ("uploaded_by", Text),
             ],
             Table::AwaitingEvidence => &[("work_order_id", Text), ("sha256", Text)],
+            Table::QualityReviews => &[
+                ("id", Text),
+                ("work_order_id", Text),
+                ("reviewer_id", Text),
+                ("reviewed_at", Text),
+                ("data", Text),
+            ],
             Table::LoopRows => &[
                 ("kind", Text),
                 ("id", Text),
                 ("work_order_id", Text),
                 ("data", Text),
+            ],
+            Table::WebSessions => &[
+                ("id_hash", Text),
+                ("user_id", Text),
+                ("created_at", Text),
+                ("last_used_at", Text),
             ],
         }
     }

@@ -20,11 +20,49 @@ use serde_json::{Map, Value};
 use crate::error::Result;
 use crate::live::ChangeFeed;
 
-/// Who is calling: the signed-in user and the device their token belongs to.
+/// Who is calling: the signed-in user and the device their token belongs to. For a console
+/// session (`Store::web_session`) `device_id` is an id derived from the session, naming no
+/// registered device: the console never pushes, pulls or uploads (those endpoints take a
+/// device's bearer token only).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Principal {
     pub user: User,
     pub device_id: DeviceId,
+}
+
+/// How long a console session lasts: `idle` without a request, `lifetime` at most.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WebSessionPolicy {
+    pub idle: std::time::Duration,
+    pub lifetime: std::time::Duration,
+}
+
+impl Default for WebSessionPolicy {
+    /// Two idle hours (a dispatcher away from the desk for a meeting stays signed in) and a
+    /// working day at most.
+    fn default() -> Self {
+        WebSessionPolicy {
+            idle: std::time::Duration::from_secs(2 * 3600),
+            lifetime: std::time::Duration::from_secs(12 * 3600),
+        }
+    }
+}
+
+/// A console sign-in: the new session's secret id (for the cookie only) and what the
+/// console is told.
+#[derive(Clone)]
+pub struct WebSignIn {
+    pub session_id: String,
+    pub session: onsite_model::wire::WebSession,
+}
+
+impl fmt::Debug for WebSignIn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebSignIn")
+            .field("session_id", &"<redacted>")
+            .field("session", &self.session)
+            .finish()
+    }
 }
 
 /// A password in memory; never printed.
@@ -145,6 +183,29 @@ pub struct WorkOrderFilter {
     pub awaiting_evidence: Option<bool>,
 }
 
+/// Which jobs of the quality-review queue to list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueState {
+    /// Queued and not reviewed yet.
+    #[default]
+    Pending,
+    /// Reviewed at least once.
+    Reviewed,
+    All,
+}
+
+/// The query of the quality-review queue; every part optional.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QualityQueueFilter {
+    #[serde(default)]
+    pub state: Option<QueueState>,
+    /// One technician's completed jobs only.
+    #[serde(default)]
+    pub technician: Option<UserId>,
+}
+
 /// The service KPIs of the jobs a caller may see (`onsite_model::kpi`), overall and, when
 /// asked, per group.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -180,6 +241,14 @@ pub struct WorkOrderDetail {
     /// Callbacks, complaints and their history: the office's, absent for a technician.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_loop: Option<LoopRecord>,
+    /// The quality reviews, oldest first (the last one counts): the office's, absent for a
+    /// technician.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality_reviews: Option<Vec<onsite_model::quality::QualityReview>>,
+    /// The sign-off text as the record reads now, and whether each signature still matches
+    /// the text it bound (`onsite_model::sign_off`).
+    #[serde(default)]
+    pub sign_off: onsite_model::sign_off::SignOffCheck,
 }
 
 /// One callback as the office's queue shows it: the stored task, and what the job's current
@@ -323,6 +392,23 @@ pub trait Store: Send + Sync {
     /// The principal a bearer token belongs to; refuses unknown and revoked tokens.
     fn authenticate(&self, token: &str) -> Result<Principal>;
     fn list_devices(&self) -> Result<Vec<DeviceInfo>>;
+    /// Checks the password of an office user (technicians are refused) and opens a new
+    /// console session; `replaces`, the id of a session the browser still held, is ended.
+    fn web_sign_in(
+        &self,
+        req: &onsite_model::wire::WebSignInRequest,
+        policy: WebSessionPolicy,
+        replaces: Option<&str>,
+    ) -> Result<WebSignIn>;
+    /// The principal of a live console session (refusing ended and expired ones), noting
+    /// its use.
+    fn web_session(
+        &self,
+        session_id: &str,
+        policy: WebSessionPolicy,
+    ) -> Result<(Principal, onsite_model::wire::WebSession)>;
+    /// Ends a console session on the server; false when it was not stored.
+    fn web_sign_out(&self, session_id: &str) -> Result<bool>;
     fn revoke_device(&self, id: DeviceId) -> Result<DeviceInfo>;
     /// Writes the `last_seen` of devices heard from since the last write (requests only note
     /// it; `serve` calls this every half minute).
@@ -436,4 +522,43 @@ pub trait Store: Send + Sync {
     /// written since names and no job waits for, on the apply path so no push slips between;
     /// returns them: their bytes may then be removed.
     fn forget_blobs(&self, unreferenced: &[String], as_of: u64) -> Result<Vec<String>>;
+
+    /// Every technician ranked for one open job (skills, distance from their previous job
+    /// that day, load), each with its reasons; days at `utc_offset_minutes`, at the store's
+    /// clock.
+    fn suggestions(
+        &self,
+        id: WorkOrderId,
+        utc_offset_minutes: i32,
+    ) -> Result<onsite_model::dispatch::Suggestions>;
+    /// The dispatch board over `[from, to)` (default: today and the next six days at
+    /// `utc_offset_minutes`): each technician's jobs, the unassigned queue, SLA-risk flags
+    /// at the store's clock.
+    fn dispatch_board(
+        &self,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        utc_offset_minutes: i32,
+    ) -> Result<onsite_model::dispatch::Board>;
+
+    /// The quality-review queue (office only): completed jobs sampled, rated low or with a
+    /// conduct "no", and those reviewed, with the reasons and the counts per technician.
+    fn quality_queue(
+        &self,
+        who: &Principal,
+        filter: &QualityQueueFilter,
+    ) -> Result<onsite_model::quality::ReviewQueue>;
+    /// Stores `who`'s review of a completed job (office only); earlier reviews are kept.
+    fn review_work_order(
+        &self,
+        who: &Principal,
+        id: WorkOrderId,
+        input: &onsite_model::quality::ReviewInput,
+    ) -> Result<onsite_model::quality::QualityReview>;
+    /// Every review of one job, oldest first (office only).
+    fn quality_reviews(
+        &self,
+        who: &Principal,
+        id: WorkOrderId,
+    ) -> Result<Vec<onsite_model::quality::QualityReview>>;
 }

@@ -19,6 +19,18 @@ pub fn require_office(who: &Principal) -> Result<()> {
     Ok(())
 }
 
+/// The office console is the office's: technicians are refused at sign-in (after their
+/// password is checked, so the answer tells a stranger nothing) and on every request.
+pub fn may_use_console(user: &onsite_model::User) -> Result<()> {
+    if user.role == Role::Technician {
+        return Err(Error::forbidden(
+            "office_only",
+            "the office console is for dispatchers and administrators; technicians sign in on the Onsite app",
+        ));
+    }
+    Ok(())
+}
+
 /// Office staff add technicians and dispatchers; only an administrator adds an administrator.
 pub fn may_add_user(who: &Principal, role: Role) -> Result<()> {
     require_office(who)?;

@@ -15,13 +15,15 @@ use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, HashMap};
 
 use onsite_model::merge::FieldStamp;
+use onsite_model::quality::QualityReview;
 use onsite_model::time::Timestamp;
 use onsite_model::wire::RowChange;
 use onsite_model::{Asset, Customer, DeviceId, User, UserId, WorkOrder, WorkOrderId};
 use serde_json::Value;
 
 use super::super::backend::{
-    Counter, DeviceOwner, DocTable, JobRef, ReadTx, StoredOutcome, StoredRow, TokenHolder, WriteTx,
+    Counter, DeviceOwner, DocTable, JobRef, ReadTx, StoredOutcome, StoredRow, TokenHolder,
+    WebSessionRow, WriteTx,
 };
 use super::super::interface::{DeviceInfo, WorkOrderFilter};
 use crate::error::Result;
@@ -230,6 +232,9 @@ impl ReadTx for Watched<'_> {
     fn device_acked_seq(&self, device: DeviceId) -> Result<u64> {
         self.inner.device_acked_seq(device)
     }
+    fn web_session(&self, id_hash: &str) -> Result<Option<WebSessionRow>> {
+        self.inner.web_session(id_hash)
+    }
     fn stored_outcome(&self, device: DeviceId, seq: u64) -> Result<Option<String>> {
         self.inner.stored_outcome(device, seq)
     }
@@ -247,6 +252,9 @@ impl ReadTx for Watched<'_> {
     }
     fn jobs_naming_blob(&self, user: UserId, sha256: &str) -> Result<Vec<WorkOrderId>> {
         self.inner.jobs_naming_blob(user, sha256)
+    }
+    fn quality_reviews(&self, wo: Option<WorkOrderId>) -> Result<Vec<String>> {
+        self.inner.quality_reviews(wo)
     }
     fn job_row_field_values(&self, kind: &str, field: &str, since_seq: u64) -> Result<Vec<String>> {
         self.inner.job_row_field_values(kind, field, since_seq)
@@ -352,6 +360,10 @@ impl WriteTx for Watched<'_> {
     fn put_loop_row(&self, kind: &str, id: &str, wo: WorkOrderId, data: &str) -> Result<()> {
         self.inner.put_loop_row(kind, id, wo, data)
     }
+    /// Office data no device pulls: it concerns nobody's feed.
+    fn insert_quality_review(&self, review: &QualityReview) -> Result<()> {
+        self.inner.insert_quality_review(review)
+    }
     fn put_customer(&self, customer: &Customer, seq: u64) -> Result<()> {
         self.reference_written(DocTable::Customers, &customer.id.to_string())?;
         self.inner.put_customer(customer, seq)
@@ -393,6 +405,24 @@ impl WriteTx for Watched<'_> {
     }
     fn set_device_acked(&self, device: DeviceId, acked: u64, at: Timestamp) -> Result<()> {
         self.inner.set_device_acked(device, acked, at)
+    }
+    // Console sessions concern no device: nothing to note.
+    fn insert_web_session(&self, id_hash: &str, user: UserId, at: Timestamp) -> Result<()> {
+        self.inner.insert_web_session(id_hash, user, at)
+    }
+    fn touch_web_session(&self, id_hash: &str, at: Timestamp) -> Result<()> {
+        self.inner.touch_web_session(id_hash, at)
+    }
+    fn delete_web_session(&self, id_hash: &str) -> Result<bool> {
+        self.inner.delete_web_session(id_hash)
+    }
+    fn delete_web_sessions_before(
+        &self,
+        created_before: Timestamp,
+        used_before: Timestamp,
+    ) -> Result<u64> {
+        self.inner
+            .delete_web_sessions_before(created_before, used_before)
     }
     fn store_outcomes(
         &self,

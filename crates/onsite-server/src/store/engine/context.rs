@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use onsite_model::quality::SamplingPolicy;
 use onsite_model::time::Timestamp;
 use onsite_model::{Clock, DeviceId, Hlc, HlcClock, IdSource};
 
@@ -32,6 +33,8 @@ pub struct Engine<B: Backend> {
     pub(super) clock: Arc<dyn Clock>,
     pub(super) ids: Arc<dyn IdSource>,
     options: StoreOptions,
+    /// Which completed jobs the quality review samples (`onsite_model::quality`).
+    pub(super) sampling: SamplingPolicy,
     /// Devices heard from whose `last_seen` is not written yet: a read (a pull, an office
     /// list) never waits for a write of its own; the next write, or the periodic flush,
     /// records them.
@@ -67,8 +70,15 @@ impl<B: Backend> Engine<B> {
             clock,
             ids,
             options,
+            sampling: SamplingPolicy::default(),
             seen: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The same store sampling `policy` of completed jobs for quality review (default 10 %).
+    pub fn with_sampling(mut self, policy: SamplingPolicy) -> Self {
+        self.sampling = policy;
+        self
     }
 
     /// Notes that a device was heard from now; written with the next write.

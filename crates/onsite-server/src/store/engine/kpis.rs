@@ -27,6 +27,8 @@ impl<B: Backend> Engine<B> {
             let feedback: Vec<Feedback> = all_json(tx.rows_of_kind("feedback")?)?;
             let mut facts = JobFacts::of_jobs(&jobs, answers, feedback.clone());
             closed_loop::add_loop_facts(tx, &mut facts, &jobs, feedback, &self.loop_policy())?;
+            // The review marks: the latest quality review of each job.
+            super::quality::apply_reviews(tx, &mut facts)?;
             Ok(facts)
         })?;
         Ok(KpiReport {

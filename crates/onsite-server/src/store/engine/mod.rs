@@ -8,8 +8,10 @@
 //! - `visibility` — removals and fresh seqs as jobs enter and leave a technician's view;
 //! - `office`, `reference`, `review` — the office's writes and reads;
 //! - `accounts` — users, sign-in, devices; `access` — who may see and do what;
+//! - `web_sessions` — the office console's sign-in sessions and their expiry;
 //! - `pull` — pages of a device's view and its whole state;
 //! - `kpis` — the service KPIs over the jobs a caller may see (the model computes them);
+//! - `dispatch` — assignment suggestions and the dispatch board (the model ranks and flags);
 //! - `audience` — whom a committed write concerns, told through a change notice.
 
 pub mod access;
@@ -19,18 +21,21 @@ mod blob_owners;
 mod blob_refs;
 mod closed_loop;
 mod context;
+mod dispatch;
 mod import;
 mod kpis;
 mod merge;
 mod office;
 mod pull;
 mod push;
+mod quality;
 mod records;
 mod reference;
 mod review;
 mod transition;
 mod validate;
 mod visibility;
+mod web_sessions;
 
 use std::sync::Arc;
 
@@ -77,6 +82,24 @@ impl<B: Backend> Store for Engine<B> {
     }
     fn list_devices(&self) -> Result<Vec<DeviceInfo>> {
         Engine::list_devices(self)
+    }
+    fn web_sign_in(
+        &self,
+        req: &onsite_model::wire::WebSignInRequest,
+        policy: super::interface::WebSessionPolicy,
+        replaces: Option<&str>,
+    ) -> Result<super::interface::WebSignIn> {
+        Engine::web_sign_in(self, req, policy, replaces)
+    }
+    fn web_session(
+        &self,
+        session_id: &str,
+        policy: super::interface::WebSessionPolicy,
+    ) -> Result<(Principal, onsite_model::wire::WebSession)> {
+        Engine::web_session(self, session_id, policy)
+    }
+    fn web_sign_out(&self, session_id: &str) -> Result<bool> {
+        Engine::web_sign_out(self, session_id)
     }
     fn revoke_device(&self, id: DeviceId) -> Result<DeviceInfo> {
         Engine::revoke_device(self, id)
@@ -164,6 +187,10 @@ impl<B: Backend> Store for Engine<B> {
             // The closed loop is the office's: a technician's own job comes without it.
             detail.closed_loop = None;
         }
+        if access::require_office(who).is_err() {
+            // So are its quality reviews.
+            detail.quality_reviews = None;
+        }
         Ok(detail)
     }
     fn resolve_conflict(&self, id: ConflictId, keep: Value) -> Result<ConflictRecord> {
@@ -246,5 +273,42 @@ impl<B: Backend> Store for Engine<B> {
     }
     fn forget_blobs(&self, unreferenced: &[String], as_of: u64) -> Result<Vec<String>> {
         Engine::forget_blobs(self, unreferenced, as_of)
+    }
+    fn suggestions(
+        &self,
+        id: WorkOrderId,
+        utc_offset_minutes: i32,
+    ) -> Result<onsite_model::dispatch::Suggestions> {
+        Engine::suggestions(self, id, utc_offset_minutes)
+    }
+    fn dispatch_board(
+        &self,
+        from: Option<onsite_model::time::Timestamp>,
+        to: Option<onsite_model::time::Timestamp>,
+        utc_offset_minutes: i32,
+    ) -> Result<onsite_model::dispatch::Board> {
+        Engine::dispatch_board(self, from, to, utc_offset_minutes)
+    }
+    fn quality_queue(
+        &self,
+        who: &Principal,
+        filter: &super::interface::QualityQueueFilter,
+    ) -> Result<onsite_model::quality::ReviewQueue> {
+        Engine::quality_queue(self, who, filter)
+    }
+    fn review_work_order(
+        &self,
+        who: &Principal,
+        id: WorkOrderId,
+        input: &onsite_model::quality::ReviewInput,
+    ) -> Result<onsite_model::quality::QualityReview> {
+        Engine::review_work_order(self, who, id, input)
+    }
+    fn quality_reviews(
+        &self,
+        who: &Principal,
+        id: WorkOrderId,
+    ) -> Result<Vec<onsite_model::quality::QualityReview>> {
+        Engine::quality_reviews_of(self, who, id)
     }
 }

@@ -3,6 +3,7 @@
 
 use onsite_model::wire::ConflictRecord;
 use onsite_model::{ConflictId, DeviceId, SlaState, StatusEvent, WorkOrder, WorkOrderId};
+use onsite_model::{PartUsed, Signature};
 use serde_json::Value;
 
 use super::super::backend::Backend;
@@ -27,16 +28,21 @@ impl<B: Backend> Engine<B> {
             let work_order = require_wo(tx, id)?;
             let mut history: Vec<StatusEvent> = rows_of(tx, id, "status_event")?;
             history.sort_by_key(|e| e.at);
+            let parts: Vec<PartUsed> = rows_of(tx, id, "part_used")?;
+            let signatures: Vec<Signature> = rows_of(tx, id, "signature")?;
+            let sign_off = super::quality::sign_off_check(tx, &work_order, &parts, &signatures)?;
             Ok(WorkOrderDetail {
+                quality_reviews: Some(super::quality::reviews_of(tx, id)?),
+                sign_off,
                 sla: SlaState::of(&work_order, now),
                 history,
                 checklist_answers: rows_of(tx, id, "checklist_answer")?,
                 notes: rows_of(tx, id, "note")?,
-                parts: rows_of(tx, id, "part_used")?,
+                parts,
                 time_entries: rows_of(tx, id, "time_entry")?,
                 feedback: rows_of(tx, id, "feedback")?,
                 photos: rows_of(tx, id, "photo")?,
-                signatures: rows_of(tx, id, "signature")?,
+                signatures,
                 conflicts: rows_of(tx, id, "conflict")?,
                 closed_loop: Some(super::closed_loop::loop_record(
                     tx,

@@ -23,7 +23,9 @@
 
 mod dump;
 mod listen;
+mod quality;
 mod tx;
+mod web_sessions;
 mod write;
 
 use std::collections::HashSet;
@@ -58,6 +60,14 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0004_closed_loop",
         include_str!("../../../migrations/postgres/0004_closed_loop.sql"),
+    ),
+    (
+        "0005_quality_reviews",
+        include_str!("../../../migrations/postgres/0005_quality_reviews.sql"),
+    ),
+    (
+        "0006_web_sessions",
+        include_str!("../../../migrations/postgres/0006_web_sessions.sql"),
     ),
 ];
 

@@ -14,6 +14,7 @@ use tokio_postgres::types::ToSql;
 
 use super::super::backend::{
     Counter, DeviceOwner, DocTable, JobRef, KEYS_PER_QUERY, ReadTx, StoredRow, TokenHolder,
+    WebSessionRow,
 };
 use super::super::columns::{DeviceColumns, field_stamp, ref_column, table, uuid};
 use super::super::interface::{DeviceInfo, WorkOrderFilter};
@@ -299,6 +300,10 @@ impl ReadTx for PgTx<'_, '_> {
         .transpose()
     }
 
+    fn quality_reviews(&self, wo: Option<WorkOrderId>) -> Result<Vec<String>> {
+        self.find_quality_reviews(wo)
+    }
+
     fn load_doc(&self, t: DocTable, id: &str) -> Result<Option<String>> {
         let sql = format!("SELECT data FROM {} WHERE id = $1", table(t));
         self.opt(&sql, &[&id])?
@@ -449,6 +454,10 @@ impl ReadTx for PgTx<'_, '_> {
             )?
             .try_get(0)?;
         Ok(acked as u64)
+    }
+
+    fn web_session(&self, id_hash: &str) -> Result<Option<WebSessionRow>> {
+        self.find_web_session(id_hash)
     }
 
     fn stored_outcome(&self, device: DeviceId, seq_: u64) -> Result<Option<String>> {

@@ -3,6 +3,7 @@
 //! (`PgTx::defer`).
 
 use onsite_model::merge::FieldStamp;
+use onsite_model::quality::QualityReview;
 use onsite_model::time::{Timestamp, format_ts};
 use onsite_model::{Asset, Customer, DeviceId, User, UserId, WorkOrder, WorkOrderId};
 use serde_json::Value;
@@ -171,6 +172,10 @@ impl WriteTx for PgTx<'_, '_> {
         Ok(())
     }
 
+    fn insert_quality_review(&self, review: &QualityReview) -> Result<()> {
+        self.store_quality_review(review)
+    }
+
     fn put_customer(&self, customer: &Customer, s: u64) -> Result<()> {
         self.exec(
             "INSERT INTO customers (id, data, server_seq) VALUES ($1, $2, $3)
@@ -263,6 +268,26 @@ impl WriteTx for PgTx<'_, '_> {
             &[&device.to_string(), &seq(acked), &format_ts(&at)],
         )?;
         Ok(())
+    }
+
+    fn insert_web_session(&self, id_hash: &str, user: UserId, at: Timestamp) -> Result<()> {
+        self.store_web_session(id_hash, user, at)
+    }
+
+    fn touch_web_session(&self, id_hash: &str, at: Timestamp) -> Result<()> {
+        self.use_web_session(id_hash, at)
+    }
+
+    fn delete_web_session(&self, id_hash: &str) -> Result<bool> {
+        self.drop_web_session(id_hash)
+    }
+
+    fn delete_web_sessions_before(
+        &self,
+        created_before: Timestamp,
+        used_before: Timestamp,
+    ) -> Result<u64> {
+        self.drop_web_sessions_before(created_before, used_before)
     }
 
     fn store_outcomes(

@@ -10,7 +10,9 @@
 
 pub mod backup;
 mod dump;
+mod quality;
 mod tx;
+mod web_sessions;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
@@ -40,6 +42,14 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0004_closed_loop",
         include_str!("../../../migrations/sqlite/0004_closed_loop.sql"),
+    ),
+    (
+        "0005_quality_reviews",
+        include_str!("../../../migrations/sqlite/0005_quality_reviews.sql"),
+    ),
+    (
+        "0006_web_sessions",
+        include_str!("../../../migrations/sqlite/0006_web_sessions.sql"),
     ),
 ];
 

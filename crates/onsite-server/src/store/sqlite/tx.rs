@@ -3,6 +3,7 @@
 use std::cell::RefCell;
 
 use onsite_model::merge::FieldStamp;
+use onsite_model::quality::QualityReview;
 use onsite_model::time::{Timestamp, format_ts, parse_ts};
 use onsite_model::wire::{RowChange, RowKind};
 use onsite_model::{Asset, Customer, DeviceId, User, UserId, WorkOrder, WorkOrderId};
@@ -11,7 +12,7 @@ use serde_json::Value;
 
 use super::super::backend::{
     Counter, DeviceOwner, DocTable, JobRef, KEYS_PER_QUERY, OUTCOMES_PER_INSERT, ReadTx,
-    StoredOutcome, StoredRow, TokenHolder, WriteTx,
+    StoredOutcome, StoredRow, TokenHolder, WebSessionRow, WriteTx,
 };
 use super::super::columns::{DeviceColumns, field_stamp, ref_column, table, uuid};
 use super::super::interface::{DeviceInfo, WorkOrderFilter};
@@ -213,6 +214,10 @@ impl ReadTx for SqliteTx<'_> {
         Ok(self.one(sql, [kind, id], |r| r.get(0)).optional()?)
     }
 
+    fn quality_reviews(&self, wo: Option<WorkOrderId>) -> Result<Vec<String>> {
+        super::quality::reviews(self.0, wo)
+    }
+
     fn load_doc(&self, t: DocTable, id: &str) -> Result<Option<String>> {
         let sql = format!("SELECT data FROM {} WHERE id = ?1", table(t));
         Ok(self
@@ -396,6 +401,10 @@ impl ReadTx for SqliteTx<'_> {
             [device.to_string()],
             |r| r.get::<_, i64>(0),
         )? as u64)
+    }
+
+    fn web_session(&self, id_hash: &str) -> Result<Option<WebSessionRow>> {
+        super::web_sessions::find(self.0, id_hash)
     }
 
     fn stored_outcome(&self, device: DeviceId, seq: u64) -> Result<Option<String>> {
@@ -609,6 +618,10 @@ impl WriteTx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn insert_quality_review(&self, review: &QualityReview) -> Result<()> {
+        super::quality::insert(self.0, review)
+    }
+
     fn put_customer(&self, customer: &Customer, seq: u64) -> Result<()> {
         self.exec(
             "INSERT INTO customers (id, data, server_seq) VALUES (?1, ?2, ?3)
@@ -702,6 +715,26 @@ impl WriteTx for SqliteTx<'_> {
             .prepare_cached("UPDATE devices SET last_acked_seq = ?2, last_seen = ?3 WHERE id = ?1")?
             .execute(params![device.to_string(), acked as i64, format_ts(&at)])?;
         Ok(())
+    }
+
+    fn insert_web_session(&self, id_hash: &str, user: UserId, at: Timestamp) -> Result<()> {
+        super::web_sessions::insert(self.0, id_hash, user, at)
+    }
+
+    fn touch_web_session(&self, id_hash: &str, at: Timestamp) -> Result<()> {
+        super::web_sessions::touch(self.0, id_hash, at)
+    }
+
+    fn delete_web_session(&self, id_hash: &str) -> Result<bool> {
+        super::web_sessions::delete(self.0, id_hash)
+    }
+
+    fn delete_web_sessions_before(
+        &self,
+        created_before: Timestamp,
+        used_before: Timestamp,
+    ) -> Result<u64> {
+        super::web_sessions::delete_before(self.0, created_before, used_before)
     }
 
     fn store_outcomes(
