@@ -162,6 +162,38 @@ export class Driver {
     return d;
   }
 
+  /** Debian's headless Chromium over chromedriver (the office console's runs), in its own
+   * process group like WebKitWebDriver. */
+  static async startChromium(name, { width = 1280, height = 800 } = {}) {
+    const d = new Driver();
+    d.port = await freePort();
+    mkdirSync(ARTIFACTS, { recursive: true });
+    d.log = join(ARTIFACTS, `${name}-driver.log`);
+    const out = openSync(d.log, "w");
+    d.child = spawn(process.env.CHROMEDRIVER ?? "chromedriver", [`--port=${d.port}`], {
+      detached: true,
+      stdio: ["ignore", out, out],
+    });
+    d.base = `http://127.0.0.1:${d.port}`;
+    await waitFor("chromedriver", async () => (await fetch(`${d.base}/status`)).ok, 15_000);
+    const s = await d.req("POST", "/session", {
+      capabilities: {
+        alwaysMatch: {
+          "goog:chromeOptions": {
+            args: ["--headless=new", "--no-sandbox", `--window-size=${width},${height}`, "--lang=en-US"],
+          },
+        },
+      },
+    });
+    d.session = s.sessionId;
+    return d;
+  }
+
+  /** Opens `url` in the browser. */
+  open(url) {
+    return this.s("/url", "POST", { url });
+  }
+
   async req(method, path, body) {
     const res = await fetch(`${this.base}${path}`, {
       method,
