@@ -329,7 +329,12 @@ impl Replica {
         let parts: Vec<PartUsed> = job_records(&self.conn, id, RowKind::PartUsed)?;
         let sla = SlaState::of(&wo, self.now());
         Ok(JobDetail {
-            sign_off_text: sign_off_text(&wo, customer.as_ref(), asset.as_ref(), &parts),
+            sign_off_text: onsite_model::sign_off::sign_off_text(
+                &wo,
+                customer.as_ref(),
+                asset.as_ref(),
+                &parts,
+            ),
             customer,
             asset,
             sla_view: SlaView::of(&sla),
@@ -415,61 +420,6 @@ impl Replica {
     pub fn sign_off_text(&self, id: WorkOrderId) -> Result<String> {
         Ok(self.job(id)?.sign_off_text)
     }
-}
-
-fn sign_off_text(
-    wo: &WorkOrder,
-    customer: Option<&Customer>,
-    asset: Option<&Asset>,
-    parts: &[PartUsed],
-) -> String {
-    let mut out = String::new();
-    let line = |out: &mut String, label: &str, value: &str| {
-        out.push_str(label);
-        out.push_str(": ");
-        out.push_str(value);
-        out.push('\n');
-    };
-    line(&mut out, "Job", &wo.number);
-    if let Some(c) = customer {
-        line(&mut out, "Customer", &c.name);
-        if let Some(a) = &c.address {
-            line(&mut out, "Address", a);
-        }
-    }
-    if let Some(a) = asset {
-        line(
-            &mut out,
-            "Product",
-            &format!(
-                "{} (serial {})",
-                a.model,
-                a.serial.as_deref().unwrap_or("-")
-            ),
-        );
-    }
-    line(&mut out, "Problem", &wo.problem);
-    line(
-        &mut out,
-        "Diagnosis",
-        wo.diagnosis.as_deref().unwrap_or("-"),
-    );
-    line(
-        &mut out,
-        "Work done",
-        wo.work_done.as_deref().unwrap_or("-"),
-    );
-    for p in parts {
-        line(
-            &mut out,
-            "Part",
-            &format!("{} x {} {}", p.quantity, p.part_no, p.description),
-        );
-    }
-    if let Some(r) = &wo.result {
-        line(&mut out, "Result", r);
-    }
-    out
 }
 
 impl Replica {
