@@ -54,6 +54,14 @@ test("the console is served with a strict policy", async () => {
 test("a dispatcher signs in, works the jobs, switches to Chinese and signs out", async () => {
   await web.open(`${server.url}/`);
   await web.wait("console-sign-in");
+  // First load: what crossed the wire and how long until the sign-in screen was there.
+  const load = await web.exec(`
+    const nav = performance.getEntriesByType("navigation")[0];
+    const res = performance.getEntriesByType("resource");
+    const bytes = [nav, ...res].reduce((n, e) => n + (e.transferSize || 0), 0);
+    return { bytes, files: res.length + 1, ms: Math.round(performance.now()) };`);
+  console.log(`console first load: ${load.bytes} bytes in ${load.files} files, sign-in shown by ${load.ms} ms`);
+  assert.ok(load.bytes > 0 && load.bytes < 500_000, `first load ${load.bytes} bytes`);
   await web.screenshot("console-01-sign-in");
 
   // A wrong password, then a technician: each says what to do.
