@@ -111,7 +111,8 @@ const MODELS: &[(&str, &str)] = &[
     ("Carrier 24ACC6 condensing unit", "CA24-"),
 ];
 
-/// (customer index, job type, priority, problem, technician, appointment hour offset from 8:00)
+/// (customer index, job type, priority, problem, technician ("" for nobody), appointment hour
+/// offset from 8:00)
 const JOBS: &[(usize, JobType, Priority, &str, &str, i64)] = &[
     (
         0,
@@ -241,7 +242,48 @@ const JOBS: &[(usize, JobType, Priority, &str, &str, i64)] = &[
         "bob",
         5,
     ),
+    // Nobody's yet: the dispatch board's queue, with suggestions to act on.
+    (
+        8,
+        JobType::Repair,
+        Priority::Urgent,
+        "Split unit in the nursery blows warm air",
+        "",
+        2,
+    ),
+    (
+        6,
+        JobType::Repair,
+        Priority::High,
+        "Tankless water heater shows error 11",
+        "",
+        3,
+    ),
 ];
+
+/// Each technician's skill tags, which the dispatch suggestions match against the job type
+/// and the asset's model (docs/DISPATCH.md): Alice installs and repairs air conditioning,
+/// Bob repairs and services water heaters and washing machines.
+fn demo_skills(username: &str) -> Vec<String> {
+    let tags: &[&str] = match username {
+        "alice" => &[
+            "install",
+            "repair",
+            "air conditioner",
+            "condensing unit",
+            "daikin",
+        ],
+        "bob" => &[
+            "repair",
+            "maintenance",
+            "inspection",
+            "water heater",
+            "washing machine",
+        ],
+        _ => &[],
+    };
+    tags.iter().map(|t| (*t).to_owned()).collect()
+}
 
 pub fn load(store: &dyn Store, now: chrono::DateTime<chrono::Utc>) -> Result<DemoSummary> {
     let mut summary = DemoSummary::default();
@@ -261,11 +303,7 @@ pub fn load(store: &dyn Store, now: chrono::DateTime<chrono::Utc>) -> Result<Dem
             name: name.into(),
             role,
             password: Password(DEMO_PASSWORD.into()),
-            skills: if role == Role::Technician {
-                vec!["hvac".into(), "plumbing".into()]
-            } else {
-                vec![]
-            },
+            skills: demo_skills(username),
             phone,
         })?);
         summary.users_created += 1;
