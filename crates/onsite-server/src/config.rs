@@ -10,7 +10,9 @@
 //! `ONSITE_LOGIN_PER_ADDRESS`, `ONSITE_LOGIN_HASH_CONCURRENCY`), the `[closed_loop]` table of
 //! whole hours (`callback_due_hours`, `urgent_due_hours`, `retry_hours`,
 //! `complaint_deadline_hours`; `ONSITE_CALLBACK_DUE_HOURS`, `ONSITE_CALLBACK_URGENT_HOURS`,
-//! `ONSITE_CALLBACK_RETRY_HOURS`, `ONSITE_COMPLAINT_DEADLINE_HOURS`), and the `[console]` table
+//! `ONSITE_CALLBACK_RETRY_HOURS`, `ONSITE_COMPLAINT_DEADLINE_HOURS`), the `[quality]` table of
+//! the review sample (`sample_percent`, 0 to 100, default 10, and `sample_seed`;
+//! `ONSITE_QUALITY_SAMPLE_PERCENT`, `ONSITE_QUALITY_SAMPLE_SEED`), and the `[console]` table
 //! of the office console's sessions (`secure_cookies`, `session_idle`, `session_lifetime`;
 //! `ONSITE_CONSOLE_SECURE_COOKIES`, `ONSITE_CONSOLE_SESSION_IDLE`,
 //! `ONSITE_CONSOLE_SESSION_LIFETIME`).
@@ -20,6 +22,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use onsite_model::closed_loop::LoopPolicy;
+use onsite_model::quality::SamplingPolicy;
 use serde::Deserialize;
 
 use crate::limits::{LoginFile, LoginLimits};
@@ -46,6 +49,8 @@ pub struct Config {
     pub login: LoginLimits,
     /// The closed loop's timings (`[closed_loop]`; docs/CLOSED_LOOP.md).
     pub closed_loop: LoopPolicy,
+    /// Which completed jobs the quality review samples (`[quality]`; docs/QUALITY_REVIEW.md).
+    pub quality: SamplingPolicy,
     pub console: ConsoleSettings,
 }
 
@@ -71,6 +76,7 @@ impl std::fmt::Debug for Config {
             .field("gc", &self.gc)
             .field("login", &self.login)
             .field("closed_loop", &self.closed_loop)
+            .field("quality", &self.quality)
             .field("console", &self.console)
             .finish()
     }
@@ -224,6 +230,7 @@ struct FileConfig {
     gc: Option<FileGc>,
     login: Option<LoginFile>,
     closed_loop: Option<FileLoop>,
+    quality: Option<FileQuality>,
     console: Option<FileConsole>,
 }
 
@@ -277,8 +284,10 @@ impl Config {
             gc: GcSettings::default(),
             login: LoginLimits::default(),
             closed_loop: LoopPolicy::DEFAULT,
+            quality: SamplingPolicy::default(),
             console: ConsoleSettings::default(),
         };
+        let mut quality = FileQuality::default();
         let mut console = FileConsole::default();
         let mut login = None;
         let mut closed_loop = FileLoop::default();
@@ -307,6 +316,7 @@ impl Config {
             gc = f.gc.unwrap_or_default();
             login = f.login;
             closed_loop = f.closed_loop.unwrap_or_default();
+            quality = f.quality.unwrap_or_default();
             console = f.console.unwrap_or_default();
         }
         let var = |names: &[&str]| names.iter().find_map(|n| env(n).filter(|s| !s.is_empty()));
@@ -352,6 +362,7 @@ impl Config {
         };
         cfg.login = LoginLimits::layered(login, |n| var(&[n])).map_err(ConfigError::Invalid)?;
         cfg.closed_loop = loop_policy(closed_loop, |n| var(&[n]))?;
+        cfg.quality = sampling_policy(quality, |n| var(&[n]))?;
         cfg.console = console_settings(console, |n| var(&[n]))?;
         if let Some(b) = blobs {
             cfg.blobs = b.parse().map_err(ConfigError::Invalid)?;
@@ -484,9 +495,64 @@ fn loop_policy(
     })
 }
 
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileQuality {
+    sample_percent: Option<f64>,
+    sample_seed: Option<u64>,
+}
+
+/// The `[quality]` table under its environment variables.
+fn sampling_policy(
+    file: FileQuality,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<SamplingPolicy, ConfigError> {
+    let percent = match var("ONSITE_QUALITY_SAMPLE_PERCENT") {
+        Some(s) => s.trim().parse::<f64>().map_err(|_| {
+            ConfigError::Invalid(format!(
+                "ONSITE_QUALITY_SAMPLE_PERCENT = {s:?}: use a percentage from 0 to 100"
+            ))
+        })?,
+        None => file
+            .sample_percent
+            .unwrap_or(SamplingPolicy::default().sample_percent()),
+    };
+    let mut policy = SamplingPolicy::percent(percent)
+        .map_err(|e| ConfigError::Invalid(format!("quality.sample_percent: {e}")))?;
+    policy.seed = match var("ONSITE_QUALITY_SAMPLE_SEED") {
+        Some(s) => s.trim().parse::<u64>().map_err(|_| {
+            ConfigError::Invalid(format!(
+                "ONSITE_QUALITY_SAMPLE_SEED = {s:?}: use a whole number"
+            ))
+        })?,
+        None => file.sample_seed.unwrap_or(0),
+    };
+    Ok(policy)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_quality_sample_comes_from_file_then_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("server.toml");
+        std::fs::write(&file, "[quality]\nsample_percent = 12.5\nsample_seed = 7\n").unwrap();
+        let none = |_: &str| None;
+        let c = Config::load(None, none, None, None, None).unwrap();
+        assert_eq!(c.quality, SamplingPolicy::default());
+        let c = Config::load(Some(&file), none, None, None, None).unwrap();
+        assert_eq!((c.quality.sample_basis_points, c.quality.seed), (1_250, 7));
+        let env = |k: &str| (k == "ONSITE_QUALITY_SAMPLE_PERCENT").then(|| "25".to_owned());
+        let c = Config::load(Some(&file), env, None, None, None).unwrap();
+        assert_eq!((c.quality.sample_basis_points, c.quality.seed), (2_500, 7));
+        let env = |k: &str| (k == "ONSITE_QUALITY_SAMPLE_PERCENT").then(|| "150".to_owned());
+        let err = Config::load(None, env, None, None, None).unwrap_err();
+        assert!(err.to_string().contains("from 0 to 100"), "{err}");
+        let env = |k: &str| (k == "ONSITE_QUALITY_SAMPLE_SEED").then(|| "-1".to_owned());
+        assert!(Config::load(None, env, None, None, None).is_err());
+    }
 
     #[test]
     fn console_sessions_are_configured() {

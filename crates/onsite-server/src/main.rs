@@ -189,7 +189,7 @@ fn open_store(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<dyn Sto
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             let store = PostgresStore::connect(url, clock, ids, options)
                 .with_context(|| format!("connecting to the database {}", redact_url(url)))?;
-            Ok(Arc::new(store))
+            Ok(Arc::new(store.with_sampling(cfg.quality)))
         }
         Some(url) => bail!(
             "--database {}: not a PostgreSQL URL; use postgres://user:password@host:port/dbname, or leave it out for SQLite in --data",
@@ -198,7 +198,7 @@ fn open_store(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<dyn Sto
         None => {
             let store = SqliteStore::open(&cfg.data, clock, ids, options)
                 .with_context(|| format!("opening the data directory {}", cfg.data.display()))?;
-            Ok(Arc::new(store))
+            Ok(Arc::new(store.with_sampling(cfg.quality)))
         }
     }
 }
