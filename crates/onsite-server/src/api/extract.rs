@@ -65,7 +65,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 }
 
 /// Any signed-in caller: a device's bearer token or, without one, the office console's
-/// session cookie (with its CSRF checks on unsafe methods: `web_session`). The same
+/// session cookie (with its CSRF checks on unsafe methods: `session_cookie`). The same
 /// authorisation follows either way.
 pub struct Auth(pub Principal);
 
@@ -77,7 +77,7 @@ impl FromRequestParts<AppState> for Auth {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         if !parts.headers.contains_key(header::AUTHORIZATION)
-            && let Some((who, _)) = super::web_session::session_principal(parts, state).await?
+            && let Some((who, _)) = super::session_cookie::session_principal(parts, state).await?
         {
             return Ok(Auth(who));
         }

@@ -16,6 +16,7 @@ mod ops;
 mod quality;
 mod refusals;
 pub mod routes;
+mod session_cookie;
 mod sync;
 mod web_session;
 
