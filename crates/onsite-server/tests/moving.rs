@@ -7,7 +7,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{Device, World, note_row, world_on};
+use common::{Device, World, note_row, step, world_on};
 use onsite_model::wire::OpResult;
 use onsite_model::{Change, Clock, EntityKind, FixedClock, JobType, SystemIds};
 use onsite_server::admin::{self, MigrateProgress, store_checksum};
@@ -76,6 +76,50 @@ fn story(w: &World) -> (Device, Device, Device) {
         .apply_push(&b.principal, &b.request(vec![op]))
         .unwrap();
     put_blob(w, 7);
+    // A completed inspection and its quality review: office rows the copy moves too.
+    let j3 = w.job(JobType::Inspection, Some(&w.alice)).id;
+    use onsite_model::{StatusAction as A, WorkOrderStatus as S};
+    let mut ops = vec![
+        step(&mut a1, j3, A::StartTravel, S::Assigned, S::EnRoute),
+        step(&mut a1, j3, A::Arrive, S::EnRoute, S::OnSite),
+        step(&mut a1, j3, A::StartWork, S::OnSite, S::InProgress),
+    ];
+    for item in &onsite_model::template_for(JobType::Inspection).items {
+        let value = match &item.kind {
+            onsite_model::ItemKind::Choice { options } => {
+                json!({"type": "choice", "value": options[0].key})
+            }
+            onsite_model::ItemKind::Text => json!({"type": "text", "value": "ok"}),
+            _ => json!({"type": "check", "value": true}),
+        };
+        let id = onsite_model::ops::checklist_answer_id(j3, &item.key);
+        let change = Change::Set {
+            field: "value".into(),
+            old: json!(null),
+            new: value,
+        };
+        ops.push(a1.op(j3, EntityKind::ChecklistAnswer, &id, change, None));
+    }
+    ops.push(step(&mut a1, j3, A::Complete, S::InProgress, S::Completed));
+    w.store.apply_push(&a1.principal, &a1.request(ops)).unwrap();
+    // Dana as the office, without a device of her own (the story's device count stays).
+    let office = onsite_server::store::Principal {
+        user: w.dana.clone(),
+        device_id: onsite_model::DeviceId(uuid::Uuid::now_v7()),
+    };
+    let marks = onsite_model::kpi::ConductItem::ALL
+        .iter()
+        .map(|i| onsite_model::quality::MarkInput {
+            item: i.as_str().into(),
+            mark: onsite_model::kpi::ReviewMark::Pass,
+            comment: None,
+        })
+        .collect();
+    let review = onsite_model::quality::ReviewInput {
+        marks,
+        comment: Some("Checked".into()),
+    };
+    w.store.review_work_order(&office, j3, &review).unwrap();
     (a1, a2, b)
 }
 
@@ -117,6 +161,7 @@ fn a_copy_between_sqlite_stores_is_verified_by_checksums() {
     assert_eq!(from.rows(Table::Devices), 3);
     assert!(from.rows(Table::OpOutcomes) >= 4);
     assert_eq!(from.rows(Table::Blobs), 1);
+    assert_eq!(from.rows(Table::QualityReviews), 1);
     assert!(seen.contains(&admin::CopyProgress::Verifying));
     drop(target);
     let copied = SqliteStore::open(dir.path(), clock(), Arc::new(SystemIds), FAST).unwrap();
