@@ -310,6 +310,11 @@ impl<B: Backend> Engine<B> {
         let mut items = self.read(|tx| {
             let mut out = Vec::new();
             let (callbacks, complaints) = loop_rows_by_job(tx)?;
+            // One read of every rating, rather than one per job.
+            let mut feedback_of: ByJob<Feedback> = HashMap::new();
+            for f in all_json::<Feedback>(tx.rows_of_kind("feedback")?)? {
+                feedback_of.entry(f.work_order_id).or_default().push(f);
+            }
             for (job, cbs) in callbacks {
                 if filter.work_order.is_some_and(|w| w != job) {
                     continue;
@@ -318,10 +323,10 @@ impl<B: Backend> Engine<B> {
                 if filter.assignee.is_some() && wo.assignee_id != filter.assignee {
                     continue;
                 }
-                let feedback: Vec<Feedback> = rows_of(tx, job, "feedback")?;
+                let feedback = feedback_of.get(&job).map_or(&[][..], Vec::as_slice);
                 let open = complaints.get(&job).map_or(&[][..], Vec::as_slice);
                 for cb in cbs {
-                    out.push(callback_item(&wo, cb, &feedback, open, &policy, now));
+                    out.push(callback_item(&wo, cb, feedback, open, &policy, now));
                 }
             }
             Ok(out)
