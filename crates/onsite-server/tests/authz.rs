@@ -213,7 +213,11 @@ const MATRIX: &[(&str, &str, [Expect; 7])] = &[
     // Quality review is the office's. The job here is not completed: the office's review
     // passes the door and meets the rule (tests/quality.rs stores real ones).
     ("GET", "/api/v1/quality/queue", office(200)),
-    ("GET", "/api/v1/work-orders/{id}/quality-reviews", office(200)),
+    (
+        "GET",
+        "/api/v1/work-orders/{id}/quality-reviews",
+        office(200),
+    ),
     (
         "POST",
         "/api/v1/work-orders/{id}/quality-reviews",
