@@ -10,12 +10,10 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::Request;
-use common::{Device, TestBackend, World, push_applied, step, world_on};
+use common::{Device, TestBackend, Visit, World, work_to_completion, world_on};
 use onsite_model::kpi::{KpiOptions, Rate};
 use onsite_model::time::{format_ts, parse_ts};
-use onsite_model::{
-    Change, EntityKind, JobType, StatusAction as A, WorkOrder, WorkOrderStatus as S,
-};
+use onsite_model::{JobType, WorkOrder, WorkOrderStatus as S};
 use onsite_server::api::{AppState, router};
 use onsite_server::error::Error;
 use onsite_server::store::{
@@ -31,44 +29,16 @@ fn t(s: &str) -> onsite_model::time::Timestamp {
 /// Works an inspection to completion (every check yes; the steps are at 09:30) and records
 /// the customer's rating at 09:40.
 fn work_and_rate(w: &World, dev: &mut Device, job: &WorkOrder, rating: u8, nps: u8) {
-    let mut ops = vec![
-        step(dev, job.id, A::StartTravel, S::Assigned, S::EnRoute),
-        step(dev, job.id, A::Arrive, S::EnRoute, S::OnSite),
-        step(dev, job.id, A::StartWork, S::OnSite, S::InProgress),
-    ];
-    for item in &onsite_model::template_for(job.job_type).items {
-        let value = match &item.kind {
-            onsite_model::ItemKind::Choice { options } => {
-                json!({"type": "choice", "value": options[0].key})
-            }
-            onsite_model::ItemKind::Text => json!({"type": "text", "value": "ok"}),
-            _ => json!({"type": "check", "value": true}),
-        };
-        let id = onsite_model::ops::checklist_answer_id(job.id, &item.key);
-        ops.push(dev.op(
-            job.id,
-            EntityKind::ChecklistAnswer,
-            &id,
-            Change::Set {
-                field: "value".into(),
-                old: json!(null),
-                new: value,
-            },
-            None,
-        ));
-    }
-    let row = json!({"id": uuid::Uuid::now_v7(), "work_order_id": job.id, "rating": rating,
-        "nps": nps, "created_at": "2026-11-22T09:40:00.000Z"});
-    let id = row["id"].as_str().unwrap().to_owned();
-    ops.push(dev.op(
-        job.id,
-        EntityKind::Feedback,
-        &id,
-        Change::Insert { row },
-        None,
-    ));
-    ops.push(step(dev, job.id, A::Complete, S::InProgress, S::Completed));
-    push_applied(w, dev, ops);
+    let rating = Some((rating, nps));
+    work_to_completion(
+        w,
+        dev,
+        job,
+        Visit {
+            rating,
+            ..Default::default()
+        },
+    );
 }
 
 fn refused(e: Error) -> (u16, String, String) {

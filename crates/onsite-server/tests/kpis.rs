@@ -3,54 +3,20 @@
 
 mod common;
 
-use common::{Device, TestBackend, World, push_applied, step, world_on};
+use common::{Device, TestBackend, Visit, World, work_to_completion, world_on};
+use onsite_model::JobType;
 use onsite_model::kpi::{ConductItem, Group, GroupKey, KpiOptions, Rate};
 use onsite_model::time::parse_ts;
-use onsite_model::{Change, EntityKind, JobType, StatusAction as A, WorkOrderStatus as S};
-use serde_json::json;
 
 /// Works an inspection from arrival to completion, shoe covers answered "no" with a reason,
 /// and records the customer's 2 stars and NPS 5.
 fn inspect_with_a_conduct_no(w: &World, dev: &mut Device, job: &onsite_model::WorkOrder) {
-    let mut ops = vec![
-        step(dev, job.id, A::StartTravel, S::Assigned, S::EnRoute),
-        step(dev, job.id, A::Arrive, S::EnRoute, S::OnSite),
-        step(dev, job.id, A::StartWork, S::OnSite, S::InProgress),
-    ];
-    for item in &onsite_model::template_for(job.job_type).items {
-        let value = match (&item.kind, item.key.as_str()) {
-            (_, "shoe_covers") => json!({"type": "no", "value": "Customer asked us not to"}),
-            (onsite_model::ItemKind::Choice { options }, _) => {
-                json!({"type": "choice", "value": options[0].key})
-            }
-            (onsite_model::ItemKind::Text, _) => json!({"type": "text", "value": "ok"}),
-            _ => json!({"type": "check", "value": true}),
-        };
-        let id = onsite_model::ops::checklist_answer_id(job.id, &item.key);
-        ops.push(dev.op(
-            job.id,
-            EntityKind::ChecklistAnswer,
-            &id,
-            Change::Set {
-                field: "value".into(),
-                old: json!(null),
-                new: value,
-            },
-            None,
-        ));
-    }
-    let row = json!({"id": uuid::Uuid::now_v7(), "work_order_id": job.id, "rating": 2, "nps": 5,
-        "comment": "Mud on the carpet", "created_at": "2026-11-22T09:40:00.000Z"});
-    let id = row["id"].as_str().unwrap().to_owned();
-    ops.push(dev.op(
-        job.id,
-        EntityKind::Feedback,
-        &id,
-        Change::Insert { row },
-        None,
-    ));
-    ops.push(step(dev, job.id, A::Complete, S::InProgress, S::Completed));
-    push_applied(w, dev, ops);
+    let visit = Visit {
+        no: Some("shoe_covers"),
+        rating: Some((2, 5)),
+        comment: Some("Mud on the carpet"),
+    };
+    work_to_completion(w, dev, job, visit);
 }
 
 fn kpis_are_computed_from_the_stored_record_and_technicians_see_their_own<B: TestBackend>() {

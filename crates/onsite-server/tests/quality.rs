@@ -6,75 +6,16 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{Device, TestBackend, World, push_applied, step, world_on};
+use common::{Device, TestBackend, Visit, World, push_applied, work_to_completion, world_on};
 use onsite_model::kpi::{ConductItem, KpiOptions, Kpis, Rate, ReviewMark};
 use onsite_model::quality::{
     self, MarkInput, QualityReview, QueueReason, ReviewInput, SamplingPolicy,
 };
 use onsite_model::sign_off::sign_off_text;
 use onsite_model::time::parse_ts;
-use onsite_model::{
-    Change, EntityKind, JobType, StatusAction as A, WorkOrder, WorkOrderId, WorkOrderStatus as S,
-    sha256_hex,
-};
+use onsite_model::{Change, EntityKind, JobType, WorkOrderId, sha256_hex};
 use onsite_server::store::{QualityQueueFilter, QueueState};
 use serde_json::json;
-
-/// How a technician finished an inspection.
-#[derive(Clone, Copy, Default)]
-struct Visit {
-    /// The conduct item answered "no" (with a reason), if any.
-    no: Option<&'static str>,
-    /// Stars and NPS, if the customer rated.
-    rating: Option<(u8, u8)>,
-}
-
-/// Works an inspection from arrival to completion as `visit` says.
-fn inspect(w: &World, dev: &mut Device, job: &WorkOrder, visit: Visit) {
-    let mut ops = vec![
-        step(dev, job.id, A::StartTravel, S::Assigned, S::EnRoute),
-        step(dev, job.id, A::Arrive, S::EnRoute, S::OnSite),
-        step(dev, job.id, A::StartWork, S::OnSite, S::InProgress),
-    ];
-    for item in &onsite_model::template_for(job.job_type).items {
-        let value = match &item.kind {
-            _ if Some(item.key.as_str()) == visit.no => {
-                json!({"type": "no", "value": "Customer asked us not to"})
-            }
-            onsite_model::ItemKind::Choice { options } => {
-                json!({"type": "choice", "value": options[0].key})
-            }
-            onsite_model::ItemKind::Text => json!({"type": "text", "value": "ok"}),
-            _ => json!({"type": "check", "value": true}),
-        };
-        let id = onsite_model::ops::checklist_answer_id(job.id, &item.key);
-        ops.push(dev.op(
-            job.id,
-            EntityKind::ChecklistAnswer,
-            &id,
-            Change::Set {
-                field: "value".into(),
-                old: json!(null),
-                new: value,
-            },
-            None,
-        ));
-    }
-    if let Some((stars, nps)) = visit.rating {
-        let row = json!({"id": uuid::Uuid::now_v7(), "work_order_id": job.id, "rating": stars,
-            "nps": nps, "comment": null, "created_at": "2026-11-22T09:40:00.000Z"});
-        let id = row["id"].as_str().unwrap().to_owned();
-        ops.push(dev.op(
-            job.id,
-            EntityKind::Feedback,
-            &id,
-            Change::Insert { row },
-            None,
-        ));
-    }
-    ops.push(step(dev, job.id, A::Complete, S::InProgress, S::Completed));
-    push_applied(w, dev, ops);
-}
 
 fn marks(fail: &[(&str, &str)]) -> ReviewInput {
     ReviewInput {
@@ -124,7 +65,7 @@ fn the_queue_gives_each_reason_and_counts_per_technician<B: TestBackend>() {
     };
 
     let low = w.job(JobType::Inspection, Some(&w.alice));
-    inspect(
+    work_to_completion(
         &w,
         &mut alice,
         &low,
@@ -138,7 +79,7 @@ fn the_queue_gives_each_reason_and_counts_per_technician<B: TestBackend>() {
     expected.insert(low.id, r);
 
     let detractor = w.job(JobType::Inspection, Some(&w.alice));
-    inspect(
+    work_to_completion(
         &w,
         &mut alice,
         &detractor,
@@ -152,13 +93,14 @@ fn the_queue_gives_each_reason_and_counts_per_technician<B: TestBackend>() {
     expected.insert(detractor.id, r);
 
     let no = w.job(JobType::Inspection, Some(&w.alice));
-    inspect(
+    work_to_completion(
         &w,
         &mut alice,
         &no,
         Visit {
             no: Some("shoe_covers"),
             rating: Some((5, 10)),
+            ..Visit::default()
         },
     );
     let mut r = sampled(no.id);
@@ -172,7 +114,7 @@ fn the_queue_gives_each_reason_and_counts_per_technician<B: TestBackend>() {
     while drawn == 0 || passed == 0 {
         assert!(alice_completed < 200, "the sample never drew a job");
         let job = w.job(JobType::Inspection, Some(&w.alice));
-        inspect(
+        work_to_completion(
             &w,
             &mut alice,
             &job,
@@ -194,7 +136,7 @@ fn the_queue_gives_each_reason_and_counts_per_technician<B: TestBackend>() {
     // Bob's one job, rated low.
     let mut bob = w.device(&w.bob);
     let bobs = w.job(JobType::Inspection, Some(&w.bob));
-    inspect(
+    work_to_completion(
         &w,
         &mut bob,
         &bobs,
@@ -301,7 +243,7 @@ fn reviews_are_kept_the_latest_counts_and_the_kpis_follow<B: TestBackend>() {
     let w = world_on::<B>();
     let mut alice = w.device(&w.alice);
     let job = w.job(JobType::Inspection, Some(&w.alice));
-    inspect(
+    work_to_completion(
         &w,
         &mut alice,
         &job,
@@ -390,7 +332,7 @@ fn bad_reviews_are_refused_and_nothing_is_stored<B: TestBackend>() {
     let w = world_on::<B>();
     let mut alice = w.device(&w.alice);
     let job = w.job(JobType::Inspection, Some(&w.alice));
-    inspect(&w, &mut alice, &job, Visit::default());
+    work_to_completion(&w, &mut alice, &job, Visit::default());
     let open = w.job(JobType::Inspection, Some(&w.alice));
     let office = w.device(&w.dana);
     let refusal = |who: &Device, id: WorkOrderId, input: &ReviewInput| {
@@ -535,7 +477,7 @@ fn the_http_api_answers_as_documented<B: TestBackend>() {
     let w = world_on::<B>();
     let mut alice = w.device(&w.alice);
     let job = w.job(JobType::Inspection, Some(&w.alice));
-    inspect(&w, &mut alice, &job, Visit::default());
+    work_to_completion(&w, &mut alice, &job, Visit::default());
     let office = w.device(&w.dana);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let base = rt.block_on(async {

@@ -431,3 +431,59 @@ pub fn device_row(kind: EntityKind, job: WorkOrderId, sha: &str) -> (String, Val
     };
     (id, row)
 }
+
+/// What a technician's visit records, for [`work_to_completion`].
+#[derive(Default)]
+pub struct Visit {
+    /// The conduct item answered "no" (with a reason), if any.
+    pub no: Option<&'static str>,
+    /// Stars and NPS, if the customer rated.
+    pub rating: Option<(u8, u8)>,
+    /// The customer's comment with the rating.
+    pub comment: Option<&'static str>,
+}
+
+/// Works `job` from travel to completion in one push from `dev` (the steps at 09:30): every
+/// checklist item answered yes, its first choice or "ok", except `visit.no` answered "no"
+/// with a reason; the rating, if any, recorded at 09:40.
+pub fn work_to_completion(w: &World, dev: &mut Device, job: &WorkOrder, visit: Visit) {
+    use onsite_model::{StatusAction as A, WorkOrderStatus as S};
+    let mut ops = vec![
+        step(dev, job.id, A::StartTravel, S::Assigned, S::EnRoute),
+        step(dev, job.id, A::Arrive, S::EnRoute, S::OnSite),
+        step(dev, job.id, A::StartWork, S::OnSite, S::InProgress),
+    ];
+    for item in &onsite_model::template_for(job.job_type).items {
+        let value = match &item.kind {
+            _ if Some(item.key.as_str()) == visit.no => {
+                json!({"type": "no", "value": "Customer asked us not to"})
+            }
+            onsite_model::ItemKind::Choice { options } => {
+                json!({"type": "choice", "value": options[0].key})
+            }
+            onsite_model::ItemKind::Text => json!({"type": "text", "value": "ok"}),
+            _ => json!({"type": "check", "value": true}),
+        };
+        let id = onsite_model::ops::checklist_answer_id(job.id, &item.key);
+        let change = Change::Set {
+            field: "value".into(),
+            old: json!(null),
+            new: value,
+        };
+        ops.push(dev.op(job.id, EntityKind::ChecklistAnswer, &id, change, None));
+    }
+    if let Some((stars, nps)) = visit.rating {
+        let row = json!({"id": uuid::Uuid::now_v7(), "work_order_id": job.id, "rating": stars,
+            "nps": nps, "comment": visit.comment, "created_at": "2026-11-22T09:40:00.000Z"});
+        let id = row["id"].as_str().unwrap().to_owned();
+        ops.push(dev.op(
+            job.id,
+            EntityKind::Feedback,
+            &id,
+            Change::Insert { row },
+            None,
+        ));
+    }
+    ops.push(step(dev, job.id, A::Complete, S::InProgress, S::Completed));
+    push_applied(w, dev, ops);
+}
