@@ -2,20 +2,17 @@
 //! are put on a synthetic plate, photographed at an angle (turned, blurred, with sensor
 //! noise, JPEG-encoded), attached through the photo pipeline and scanned from the stored blob.
 
-use std::sync::Arc;
-
 use image::{GrayImage, Luma, RgbImage};
 use onsite_client::report::ReportLanguage;
-use onsite_client::sample::{day_of_jobs, sample_technician};
 use onsite_client::serial_scan::scan_image_file;
-use onsite_client::{ImportFile, Replica, ReplicaOptions, SerialSource, SerialVerdict};
-use onsite_model::clock::{FixedClock, SeqIds};
+use onsite_client::{ImportFile, Replica, SerialSource, SerialVerdict};
 use onsite_model::entities::{Note, PhotoKind};
 use onsite_model::ids::{PhotoId, WorkOrderId};
 use onsite_model::ops::Change;
-use onsite_model::time::parse_ts;
 use onsite_model::wire::RowKind;
 use rxing::{BarcodeFormat, MultiFormatWriter, Writer};
+
+mod common;
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -26,31 +23,21 @@ struct Fixture {
 
 /// A replica with a sample day; the first job's asset gets `serial` as its recorded serial.
 fn fixture(serial: Option<&str>) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(FixedClock::new(parse_ts("2026-11-22T07:30:00Z").unwrap()));
-    let mut replica = Replica::open(
-        &dir.path().join("replica"),
-        ReplicaOptions {
-            clock: clock.clone(),
-            ids: Arc::new(SeqIds::new(0x5e)),
-            schema_upto: None,
-        },
-    )
-    .unwrap();
-    let ids = SeqIds::new(0x77);
-    let now = onsite_model::clock::Clock::now(clock.as_ref());
-    let mut file: ImportFile = day_of_jobs(now, &sample_technician(&ids), 3, &ids);
-    let asset = file.work_orders[0]
-        .asset_id
-        .expect("the first sample job has an asset");
-    for a in file.assets.iter_mut().filter(|a| a.id == asset) {
-        a.serial = serial.map(str::to_owned);
+    let mut job = None;
+    let day = common::sample_day("replica", 0x5e, |file: &mut ImportFile| {
+        let asset = file.work_orders[0]
+            .asset_id
+            .expect("the first sample job has an asset");
+        for a in file.assets.iter_mut().filter(|a| a.id == asset) {
+            a.serial = serial.map(str::to_owned);
+        }
+        job = Some(file.work_orders[0].id);
+    });
+    Fixture {
+        dir: day.dir,
+        replica: day.replica,
+        job: job.unwrap(),
     }
-    let job = file.work_orders[0].id;
-    replica
-        .import_json(&serde_json::to_string(&file).unwrap())
-        .unwrap();
-    Fixture { dir, replica, job }
 }
 
 /// The code `text` in `format` as dark modules on white, `module` pixels per module.

@@ -4,17 +4,15 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
-use std::sync::Arc;
 
 use onsite_client::photo::sample_photo;
-use onsite_client::sample::{day_of_jobs, sample_technician};
 use onsite_client::support::{BUNDLE_FORMAT, LOG_DIR, TOKEN_REDACTED, log_dir};
 use onsite_client::{BundleSource, Replica, ReplicaOptions};
-use onsite_model::clock::{FixedClock, SeqIds};
 use onsite_model::entities::{PhotoKind, StrokePoint};
-use onsite_model::time::parse_ts;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+
+mod common;
 
 const TOKEN: &str = "dev-tok-7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c2e";
 
@@ -55,24 +53,9 @@ fn strokes() -> Vec<Vec<StrokePoint>> {
 /// signature, the first few ops acknowledged by the server (one of them rejected), one
 /// conflict open, and log files in its data folder, one of which mentions the token.
 fn device() -> Device {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(FixedClock::new(parse_ts("2026-11-22T07:30:00Z").unwrap()));
-    let mut r = Replica::open(
-        &dir.path().join("data"),
-        ReplicaOptions {
-            clock: clock.clone(),
-            ids: Arc::new(SeqIds::new(0x51)),
-            schema_upto: None,
-        },
-    )
-    .unwrap();
-    let ids = SeqIds::new(0x77);
-    let now = onsite_model::clock::Clock::now(clock.as_ref());
-    let file = day_of_jobs(now, &sample_technician(&ids), 3, &ids);
-    let customer_names = file.customers.iter().map(|c| c.name.clone()).collect();
-    let jobs: Vec<_> = file.work_orders.iter().map(|w| w.id).collect();
-    r.import_json(&serde_json::to_string(&file).unwrap())
-        .unwrap();
+    let day = common::sample_day("data", 0x51, |_| {});
+    let (dir, clock, mut r, jobs) = (day.dir, day.clock, day.replica, day.jobs);
+    let customer_names = day.file.customers.iter().map(|c| c.name.clone()).collect();
 
     r.start_travel(jobs[0]).unwrap();
     clock.advance_ms(60_000);
