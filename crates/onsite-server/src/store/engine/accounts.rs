@@ -64,17 +64,24 @@ impl<B: Backend> Engine<B> {
         self.read(|tx| all_json(tx.list_docs(DocTable::Users)?))
     }
 
-    pub(super) fn login(&self, req: &LoginRequest) -> Result<LoginResponse> {
-        let found = self.read(|tx| tx.user_by_username(req.username.trim()))?;
+    /// The user whose username and password these are, or `bad_credentials`. An unknown
+    /// user costs one verification too, so timing does not tell them apart. Devices and the
+    /// console sign in through it.
+    pub(super) fn check_password(&self, username: &str, password: &str) -> Result<User> {
+        let found = self.read(|tx| tx.user_by_username(username.trim()))?;
         let Some((user, hash)) = found else {
-            // One verification, as for a known user, so timing does not tell them apart.
-            auth::verify_unknown_user(&req.password, self.fast_passwords());
+            auth::verify_unknown_user(password, self.fast_passwords());
             return Err(Error::bad_credentials());
         };
         let user: User = from_json(&user)?;
-        if !auth::verify_password(&req.password, &hash) {
+        if !auth::verify_password(password, &hash) {
             return Err(Error::bad_credentials());
         }
+        Ok(user)
+    }
+
+    pub(super) fn login(&self, req: &LoginRequest) -> Result<LoginResponse> {
+        let user = self.check_password(&req.username, &req.password)?;
         let token = auth::new_token();
         let token_hash = auth::token_hash(&token);
         let device = req.device_id;

@@ -69,15 +69,7 @@ impl<B: Backend> Engine<B> {
         policy: WebSessionPolicy,
         replaces: Option<&str>,
     ) -> Result<WebSignIn> {
-        let found = self.read(|tx| tx.user_by_username(req.username.trim()))?;
-        let Some((user, hash)) = found else {
-            auth::verify_unknown_user(&req.password, self.fast_passwords());
-            return Err(Error::bad_credentials());
-        };
-        let user: User = from_json(&user)?;
-        if !auth::verify_password(&req.password, &hash) {
-            return Err(Error::bad_credentials());
-        }
+        let user = self.check_password(&req.username, &req.password)?;
         access::may_use_console(&user)?;
         let session_id = auth::new_token();
         let id_hash = auth::token_hash(&session_id);
