@@ -9,49 +9,20 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Device, World, step};
+use common::{Device, Visit, World, visit_ops};
 use onsite_model::kpi::KpiOptions;
 use onsite_model::time::parse_ts;
-use onsite_model::{Change, EntityKind, JobType, Priority, StatusAction as A, WorkOrder};
-use onsite_model::{Op, WorkOrderStatus as S};
+use onsite_model::{JobType, Op, Priority, WorkOrder};
 use onsite_server::store::{CallbackFilter, NewWorkOrder, RecordCall};
 use serde_json::json;
 
 /// Every op of working `job` to completion, with a rating of `rating` stars.
 fn job_ops(dev: &mut Device, job: &WorkOrder, rating: u8) -> Vec<Op> {
-    let mut ops = vec![
-        step(dev, job.id, A::StartTravel, S::Assigned, S::EnRoute),
-        step(dev, job.id, A::Arrive, S::EnRoute, S::OnSite),
-        step(dev, job.id, A::StartWork, S::OnSite, S::InProgress),
-    ];
-    for item in &onsite_model::template_for(job.job_type).items {
-        let value = match &item.kind {
-            onsite_model::ItemKind::Choice { options } => {
-                json!({"type": "choice", "value": options[0].key})
-            }
-            onsite_model::ItemKind::Text => json!({"type": "text", "value": "ok"}),
-            _ => json!({"type": "check", "value": true}),
-        };
-        let id = onsite_model::ops::checklist_answer_id(job.id, &item.key);
-        let change = Change::Set {
-            field: "value".into(),
-            old: json!(null),
-            new: value,
-        };
-        ops.push(dev.op(job.id, EntityKind::ChecklistAnswer, &id, change, None));
-    }
-    let row = json!({"id": uuid::Uuid::now_v7(), "work_order_id": job.id, "rating": rating,
-        "nps": 2 * rating, "created_at": "2026-11-22T09:40:00.000Z"});
-    let id = row["id"].as_str().unwrap().to_owned();
-    ops.push(dev.op(
-        job.id,
-        EntityKind::Feedback,
-        &id,
-        Change::Insert { row },
-        None,
-    ));
-    ops.push(step(dev, job.id, A::Complete, S::InProgress, S::Completed));
-    ops
+    let visit = Visit {
+        rating: Some((rating, 2 * rating)),
+        ..Visit::default()
+    };
+    visit_ops(dev, job, &visit)
 }
 
 fn median(mut runs: Vec<Duration>) -> Duration {

@@ -447,6 +447,12 @@ pub struct Visit {
 /// checklist item answered yes, its first choice or "ok", except `visit.no` answered "no"
 /// with a reason; the rating, if any, recorded at 09:40.
 pub fn work_to_completion(w: &World, dev: &mut Device, job: &WorkOrder, visit: Visit) {
+    let ops = visit_ops(dev, job, &visit);
+    push_applied(w, dev, ops);
+}
+
+/// The ops of [`work_to_completion`], not pushed.
+pub fn visit_ops(dev: &mut Device, job: &WorkOrder, visit: &Visit) -> Vec<Op> {
     use onsite_model::{StatusAction as A, WorkOrderStatus as S};
     let mut ops = vec![
         step(dev, job.id, A::StartTravel, S::Assigned, S::EnRoute),
@@ -485,5 +491,5 @@ pub fn work_to_completion(w: &World, dev: &mut Device, job: &WorkOrder, visit: V
         ));
     }
     ops.push(step(dev, job.id, A::Complete, S::InProgress, S::Completed));
-    push_applied(w, dev, ops);
+    ops
 }
